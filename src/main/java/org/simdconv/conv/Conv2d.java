@@ -1,0 +1,223 @@
+package org.simdconv.conv;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Objects;
+import org.simdconv.parallel.Parallelism;
+import org.simdconv.tensor.Tensor;
+
+/**
+ * A 2-D convolution layer's arithmetic: forward, backward-data and backward-weights/bias on NCHW
+ * tensors with OIHW weights. Immutable and thread-safe; the weights are arguments, not state.
+ *
+ * <pre>{@code
+ * Conv2d conv = Conv2d.create(Conv2dOptions.defaults().withStride(2).withPadding(Padding.of(1)));
+ * try (Arena arena = Arena.ofConfined()) {
+ *     Tensor x = Tensor.wrap(pixels, 8, 3, 224, 224);         // no copy
+ *     Tensor w = Tensor.wrap(filters, 64, 3, 3, 3);
+ *     Tensor y = conv.forward(arena, x, w, null);               // 8 x 64 x 112 x 112
+ * }
+ * }</pre>
+ *
+ * <p>Every method checks the whole problem before it touches any memory: shapes against the
+ * geometry, tensors alive (their arena open), contiguous and not overlapping the result. A bad
+ * argument gives an {@link IllegalArgumentException} (or {@link IllegalStateException} for released
+ * memory) that names it, and leaves every tensor as it was.
+ */
+public final class Conv2d {
+
+    /** Never started: stands for "any thread but the caller" when asking who may access a segment. */
+    private static final Thread ANOTHER_THREAD = Thread.ofVirtual().unstarted(() -> { });
+    private static final java.util.concurrent.atomic.AtomicBoolean CONFINED_WARNING_GIVEN =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    private final Conv2dOptions options;
+    private final Conv2dKernels kernels;
+    private final Parallelism parallelism;
+
+    private Conv2d(Conv2dOptions options, Conv2dKernels kernels, Parallelism parallelism) {
+        this.options = options;
+        this.kernels = kernels;
+        this.parallelism = parallelism;
+    }
+
+    /** A convolution with the given options, the {@link Implementation#AUTO} kernels and all cores. */
+    public static Conv2d create(Conv2dOptions options) {
+        Objects.requireNonNull(options, "options");
+        return new Conv2d(options, KernelSelection.select(Implementation.AUTO), DefaultPool.PARALLELISM);
+    }
+
+    /** The same convolution run by other kernels. */
+    public Conv2d withImplementation(Implementation implementation) {
+        Objects.requireNonNull(implementation, "implementation");
+        return new Conv2d(options, KernelSelection.select(implementation), parallelism);
+    }
+
+    /** The same convolution run on other threads. */
+    public Conv2d withParallelism(Parallelism parallelism) {
+        Objects.requireNonNull(parallelism, "parallelism");
+        return new Conv2d(options, kernels, parallelism);
+    }
+
+    /** True when the Vector API path can run in this JVM. */
+    public static boolean simdAvailable() {
+        return KernelSelection.simdAvailable();
+    }
+
+    public Conv2dOptions options() {
+        return options;
+    }
+
+    public Parallelism parallelism() {
+        return parallelism;
+    }
+
+    /** The name of the kernels that run the passes, for logs and reports. */
+    public String kernelsName() {
+        return kernels.name();
+    }
+
+    /** The geometry of this convolution on an input of shape NCHW and weights of shape K,C/g,R,S. */
+    public Conv2dGeometry geometry(int[] inputShape, int[] weightShape) {
+        return Conv2dGeometry.of(inputShape, weightShape, options);
+    }
+
+    /** Forward pass into a new tensor allocated in {@code arena}. */
+    public Tensor forward(Arena arena, Tensor input, Tensor weight, Tensor bias) {
+        Objects.requireNonNull(arena, "arena");
+        Conv2dGeometry g = checkForward(input, weight, bias);
+        Tensor output = Tensor.allocate(arena, g.outputShape());
+        kernels.forward(g, input, weight, bias, output, parallelismFor(input, weight, bias, output));
+        return output;
+    }
+
+    /** Forward pass, {@code output = W * input + bias}; {@code bias} may be null. */
+    public void forward(Tensor input, Tensor weight, Tensor bias, Tensor output) {
+        Conv2dGeometry g = checkForward(input, weight, bias);
+        checkTensor("output", output, g.outputShape(), g);
+        checkDisjoint("output", output, "input", input);
+        checkDisjoint("output", output, "weight", weight);
+        checkDisjoint("output", output, "bias", bias);
+        kernels.forward(g, input, weight, bias, output, parallelismFor(input, weight, bias, output));
+    }
+
+    /** The gradient with respect to the input; {@code gradInput}'s shape is the input's. */
+    public void backwardData(Tensor gradOutput, Tensor weight, Tensor gradInput, Accumulation mode) {
+        Objects.requireNonNull(mode, "mode");
+        requireTensor("gradInput", gradInput);
+        requireTensor("weight", weight);
+        Conv2dGeometry g = Conv2dGeometry.of(gradInput.shape(), weight.shape(), options);
+        checkTensor("gradOutput", gradOutput, g.outputShape(), g);
+        checkTensor("weight", weight, g.weightShape(), g);
+        checkTensor("gradInput", gradInput, g.inputShape(), g);
+        checkDisjoint("gradInput", gradInput, "gradOutput", gradOutput);
+        checkDisjoint("gradInput", gradInput, "weight", weight);
+        kernels.backwardData(g, gradOutput, weight, gradInput, mode, parallelismFor(gradOutput, weight, gradInput));
+    }
+
+    /**
+     * The gradients with respect to the weights and, when {@code gradBias} is not null, the bias,
+     * summed over the batch.
+     */
+    public void backwardWeights(Tensor input, Tensor gradOutput, Tensor gradWeight, Tensor gradBias,
+                                Accumulation mode) {
+        Objects.requireNonNull(mode, "mode");
+        requireTensor("input", input);
+        requireTensor("gradWeight", gradWeight);
+        Conv2dGeometry g = Conv2dGeometry.of(input.shape(), gradWeight.shape(), options);
+        checkTensor("input", input, g.inputShape(), g);
+        checkTensor("gradOutput", gradOutput, g.outputShape(), g);
+        checkTensor("gradWeight", gradWeight, g.weightShape(), g);
+        if (gradBias != null) {
+            checkTensor("gradBias", gradBias, g.biasShape(), g);
+            checkDisjoint("gradBias", gradBias, "gradWeight", gradWeight);
+            checkDisjoint("gradBias", gradBias, "input", input);
+            checkDisjoint("gradBias", gradBias, "gradOutput", gradOutput);
+        }
+        checkDisjoint("gradWeight", gradWeight, "input", input);
+        checkDisjoint("gradWeight", gradWeight, "gradOutput", gradOutput);
+        kernels.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode,
+                parallelismFor(input, gradOutput, gradWeight, gradBias));
+    }
+
+    @Override
+    public String toString() {
+        return "Conv2d[" + options + ", " + kernels.name() + ", " + parallelism + "]";
+    }
+
+    /**
+     * The configured parallelism, unless a tensor lives in a confined arena: only its owner thread
+     * may touch it, so the pass runs on the calling thread instead, and the first time this happens
+     * a warning says how to get the threads back.
+     */
+    private Parallelism parallelismFor(Tensor... tensors) {
+        if (parallelism.threads() == 1) {
+            return parallelism;
+        }
+        for (Tensor t : tensors) {
+            if (t != null && !t.segment().isAccessibleBy(ANOTHER_THREAD)) {
+                if (CONFINED_WARNING_GIVEN.compareAndSet(false, true)) {
+                    System.getLogger("org.simdconv").log(System.Logger.Level.WARNING, "simdconv: a tensor's memory "
+                            + "is confined to one thread, so this pass runs on the calling thread instead of "
+                            + parallelism + "; allocate tensors in Arena.ofShared() or Arena.ofAuto() to use them all");
+                }
+                return Parallelism.serial();
+            }
+        }
+        return parallelism;
+    }
+
+    private Conv2dGeometry checkForward(Tensor input, Tensor weight, Tensor bias) {
+        requireTensor("input", input);
+        requireTensor("weight", weight);
+        Conv2dGeometry g = Conv2dGeometry.of(input.shape(), weight.shape(), options);
+        checkTensor("input", input, g.inputShape(), g);
+        checkTensor("weight", weight, g.weightShape(), g);
+        if (bias != null) {
+            checkTensor("bias", bias, g.biasShape(), g);
+        }
+        return g;
+    }
+
+    private static void requireTensor(String name, Tensor t) {
+        Objects.requireNonNull(t, name);
+        t.requireAlive(name);
+    }
+
+    private static void checkTensor(String name, Tensor t, int[] expected, Conv2dGeometry g) {
+        requireTensor(name, t);
+        if (!t.hasShape(expected)) {
+            throw new IllegalArgumentException(name + ": shape " + Arrays.toString(t.shape()) + " does not match "
+                    + Arrays.toString(expected) + " expected for " + g);
+        }
+        if (!t.isContiguous()) {
+            throw new IllegalArgumentException(name + ": the kernels need a contiguous (row-major) tensor, got strides "
+                    + Arrays.toString(t.strides()) + " for shape " + Arrays.toString(t.shape()));
+        }
+    }
+
+    /** A result that overlaps an operand would be read while it is being written. */
+    private static void checkDisjoint(String resultName, Tensor result, String operandName, Tensor operand) {
+        if (operand == null) {
+            return;
+        }
+        MemorySegment a = result.segment().asSlice(result.byteOffset(), result.elementCount() * Float.BYTES);
+        MemorySegment b = operand.segment().asSlice(operand.byteOffset(), operand.elementCount() * Float.BYTES);
+        if (a.asOverlappingSlice(b).isPresent()) {
+            throw new IllegalArgumentException(resultName + " overlaps " + operandName
+                    + ": a result must not share memory with an operand");
+        }
+    }
+
+    /** All cores, on one daemon pool shared by every convolution that is not given another. */
+    private static final class DefaultPool {
+        static final Parallelism PARALLELISM = Parallelism.on(new java.util.concurrent.ForkJoinPool(
+                Runtime.getRuntime().availableProcessors(), pool -> {
+                    var thread = java.util.concurrent.ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+                    thread.setDaemon(true);
+                    thread.setName("simdconv-" + thread.getPoolIndex());
+                    return thread;
+                }, null, false));
+    }
+}

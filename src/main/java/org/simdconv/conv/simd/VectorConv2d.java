@@ -1,0 +1,194 @@
+package org.simdconv.conv.simd;
+
+import static org.simdconv.conv.simd.DirectRowKernel.LANES;
+import static org.simdconv.conv.simd.DirectRowKernel.SPECIES;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.simdconv.conv.Accumulation;
+import org.simdconv.conv.Conv2dGeometry;
+import org.simdconv.conv.Conv2dKernels;
+import org.simdconv.parallel.Parallelism;
+import org.simdconv.tensor.Tensor;
+
+/**
+ * The Vector API path: direct convolution on NCHW tensors, vectorised along output rows.
+ *
+ * <p>Each task takes one batch item (and, when there are fewer items than threads, a slice of the
+ * output channels), packs the input planes it needs into a confined arena ({@link PackedPlanes}:
+ * padding written out, stride phases split) and runs {@link DirectRowKernel} on every output row.
+ * Backward-data is the same kernel on the transformed problem the seeds derive: the gradient,
+ * zero-inserted by the stride and padded (both virtual, done while packing), cross-correlated at
+ * stride 1 with the kernels rotated by 180 degrees and transposed. Backward-weights sums per-task
+ * partial gradients in a fixed order, so results depend on the thread count but not on scheduling.
+ *
+ * <p>Loaded only reflectively, by {@code KernelSelection}, when {@code jdk.incubator.vector} is present.
+ */
+public final class VectorConv2d implements Conv2dKernels {
+
+    public VectorConv2d() {
+        if (LANES < 4) {
+            throw new UnsupportedOperationException("the preferred vector species holds only " + LANES
+                    + " floats; the scalar path is faster");
+        }
+    }
+
+    @Override
+    public String name() {
+        return "simd-direct-" + SPECIES.vectorBitSize() + "bit";
+    }
+
+    @Override
+    public void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, Parallelism par) {
+        float[] weights = weight.toArray();
+        float[] biases = bias == null ? null : bias.toArray();
+        PackedPlanes layout = new PackedPlanes(g.outH(), g.outW(), g.strideH(), g.strideW(), g.r(), g.s(),
+                g.dilationH(), g.dilationW(), LANES);
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), taps = g.r() * g.s();
+        int splits = WorkSplit.channelSplits(g.n(), g.k(), par.threads());
+        par.forEach(g.n() * splits, task -> {
+            int n = task / splits;
+            int k0 = WorkSplit.start(g.k(), splits, task % splits);
+            int k1 = WorkSplit.start(g.k(), splits, task % splits + 1);
+            int cFirst = (k0 / kg) * cg;
+            int cEnd = ((k1 - 1) / kg + 1) * cg;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment packed = allocate(arena, layout, cEnd - cFirst);
+                layout.pack(input.segment(), input.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + cFirst),
+                        cEnd - cFirst, g.h(), g.w(), 1, 1, g.padTop(), g.padLeft(), packed);
+                for (int k = k0; k < k1; k++) {
+                    long channelBase = (long) ((k / kg) * cg - cFirst) * layout.channelSize();
+                    long outPlane = output.byteOffset() + planeBytes(g.outH(), g.outW()) * ((long) n * g.k() + k);
+                    for (int oh = 0; oh < g.outH(); oh++) {
+                        DirectRowKernel.row(packed, channelBase + (long) oh * g.strideH() * layout.rowLength(),
+                                layout.channelSize(), cg, layout.tapOffsets(), weights, k * cg * taps,
+                                biases == null ? 0f : biases[k], output.segment(),
+                                outPlane + (long) oh * g.outW() * Float.BYTES, g.outW(), false);
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput,
+                             Accumulation mode, Parallelism par) {
+        float[] rotated = rotatedTransposed(g, weight.toArray());
+        PackedPlanes layout = new PackedPlanes(g.h(), g.w(), 1, 1, g.r(), g.s(), g.dilationH(), g.dilationW(), LANES);
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), taps = g.r() * g.s();
+        int padTop = g.dilationH() * (g.r() - 1) - g.padTop();
+        int padLeft = g.dilationW() * (g.s() - 1) - g.padLeft();
+        boolean accumulate = mode == Accumulation.ACCUMULATE;
+        int splits = WorkSplit.channelSplits(g.n(), g.c(), par.threads());
+        par.forEach(g.n() * splits, task -> {
+            int n = task / splits;
+            int c0 = WorkSplit.start(g.c(), splits, task % splits);
+            int c1 = WorkSplit.start(g.c(), splits, task % splits + 1);
+            int kFirst = (c0 / cg) * kg;
+            int kEnd = ((c1 - 1) / cg + 1) * kg;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment packed = allocate(arena, layout, kEnd - kFirst);
+                layout.pack(gradOutput.segment(),
+                        gradOutput.byteOffset() + planeBytes(g.outH(), g.outW()) * ((long) n * g.k() + kFirst),
+                        kEnd - kFirst, g.outH(), g.outW(), g.strideH(), g.strideW(), padTop, padLeft, packed);
+                for (int c = c0; c < c1; c++) {
+                    long channelBase = (long) ((c / cg) * kg - kFirst) * layout.channelSize();
+                    long inPlane = gradInput.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + c);
+                    for (int y = 0; y < g.h(); y++) {
+                        DirectRowKernel.row(packed, channelBase + (long) y * layout.rowLength(),
+                                layout.channelSize(), kg, layout.tapOffsets(), rotated, c * kg * taps, 0f,
+                                gradInput.segment(), inPlane + (long) y * g.w() * Float.BYTES, g.w(), accumulate);
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public void backwardWeights(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight,
+                                Tensor gradBias, Accumulation mode, Parallelism par) {
+        PackedPlanes layout = new PackedPlanes(g.outH(), g.outW(), g.strideH(), g.strideW(), g.r(), g.s(),
+                g.dilationH(), g.dilationW(), LANES);
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), taps = g.r() * g.s();
+        int chunks = Math.min(par.threads(), g.n());
+        int splits = WorkSplit.channelSplits(g.n(), g.k(), par.threads());
+        float[][] partialWeights = new float[chunks][g.k() * cg * taps];
+        float[][] partialBias = new float[chunks][g.k()];
+        long outPlaneBytes = planeBytes(g.outH(), g.outW());
+        par.forEach(chunks * splits, task -> {
+            int chunk = task / splits;
+            int n0 = WorkSplit.start(g.n(), chunks, chunk), n1 = WorkSplit.start(g.n(), chunks, chunk + 1);
+            int k0 = WorkSplit.start(g.k(), splits, task % splits);
+            int k1 = WorkSplit.start(g.k(), splits, task % splits + 1);
+            int cFirst = (k0 / kg) * cg;
+            int cEnd = ((k1 - 1) / kg + 1) * cg;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment packed = allocate(arena, layout, cEnd - cFirst);
+                for (int n = n0; n < n1; n++) {
+                    layout.pack(input.segment(),
+                            input.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + cFirst),
+                            cEnd - cFirst, g.h(), g.w(), 1, 1, g.padTop(), g.padLeft(), packed);
+                    for (int k = k0; k < k1; k++) {
+                        long gradPlane = gradOutput.byteOffset() + outPlaneBytes * ((long) n * g.k() + k);
+                        int firstChannel = (k / kg) * cg - cFirst;
+                        for (int c = 0; c < cg; c++) {
+                            WeightGradientKernel.accumulate(packed, (firstChannel + c) * layout.channelSize(),
+                                    (long) g.strideH() * layout.rowLength(), layout.tapOffsets(),
+                                    gradOutput.segment(), gradPlane, g.outH(), g.outW(),
+                                    partialWeights[chunk], (k * cg + c) * taps);
+                        }
+                        if (gradBias != null) {
+                            partialBias[chunk][k] += WeightGradientKernel.planeSum(gradOutput.segment(), gradPlane,
+                                    g.outH() * g.outW());
+                        }
+                    }
+                }
+            }
+        });
+        reduceInto(gradWeight, partialWeights, mode);
+        if (gradBias != null) {
+            reduceInto(gradBias, partialBias, mode);
+        }
+    }
+
+    /** Sums the partial results chunk by chunk, always in the same order, into {@code target}. */
+    private static void reduceInto(Tensor target, float[][] partials, Accumulation mode) {
+        float[] sum = mode == Accumulation.ACCUMULATE ? target.toArray() : new float[partials[0].length];
+        for (float[] partial : partials) {
+            for (int i = 0; i < sum.length; i++) {
+                sum[i] += partial[i];
+            }
+        }
+        target.copyFrom(sum);
+    }
+
+    /**
+     * The weights of backward-data as a convolution: for input channel {@code c} (in group
+     * {@code gi}, local index {@code cl}) and the group's filter {@code kl},
+     * {@code out[c][kl][r][s] = W[gi*K/g + kl][cl][R-1-r][S-1-s]} (the kernel rotated by 180 degrees).
+     */
+    private static float[] rotatedTransposed(Conv2dGeometry g, float[] w) {
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), r = g.r(), s = g.s();
+        float[] out = new float[w.length];
+        for (int c = 0; c < g.c(); c++) {
+            int group = c / cg, local = c % cg;
+            for (int kl = 0; kl < kg; kl++) {
+                int k = group * kg + kl;
+                for (int i = 0; i < r; i++) {
+                    for (int j = 0; j < s; j++) {
+                        out[((c * kg + kl) * r + i) * s + j] = w[((k * cg + local) * r + (r - 1 - i)) * s + (s - 1 - j)];
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static MemorySegment allocate(Arena arena, PackedPlanes layout, int channels) {
+        return arena.allocate(layout.channelSize() * channels * Float.BYTES, Tensor.ALIGNMENT);
+    }
+
+    private static long planeBytes(int h, int w) {
+        return (long) h * w * Float.BYTES;
+    }
+}

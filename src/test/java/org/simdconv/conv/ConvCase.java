@@ -1,0 +1,82 @@
+package org.simdconv.conv;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * One convolution problem for the tests: shapes and options, plus a seeded generator of random
+ * problems that covers what the kernels must get right: batch 1, channel and width counts that are
+ * not multiples of the vector width, strides 1-3 (unequal in the two axes), asymmetric padding and
+ * padding wider than the kernel, dilation, groups and depthwise, 1x1 and 7x7 kernels, kernels
+ * larger than the unpadded input.
+ */
+record ConvCase(int[] inputShape, int[] weightShape, Conv2dOptions options) {
+
+    Conv2dGeometry geometry() {
+        return Conv2dGeometry.of(inputShape, weightShape, options);
+    }
+
+    @Override
+    public String toString() {
+        return geometry().toString();
+    }
+
+    /** {@code count} valid problems of at most {@code maxFlops}, the same ones for the same seed. */
+    static List<ConvCase> random(long seed, int count, long maxFlops) {
+        Random random = new Random(seed);
+        List<ConvCase> cases = new ArrayList<>();
+        while (cases.size() < count) {
+            ConvCase candidate = randomCandidate(random);
+            try {
+                if (candidate.geometry().flops() <= maxFlops) {
+                    cases.add(candidate);
+                }
+            } catch (IllegalArgumentException emptyOutput) {
+                // An empty output is a legitimate rejection: draw again.
+            }
+        }
+        return cases;
+    }
+
+    private static ConvCase randomCandidate(Random random) {
+        int n = pick(random, 1, 1, 2, 3);
+        int groups = pick(random, 1, 1, 1, 2, 3, -1);
+        int cPerGroup = pick(random, 1, 2, 3, 4, 5, 7, 17);
+        int kPerGroup = pick(random, 1, 2, 3, 5, 6, 16);
+        if (groups == -1) { // depthwise, with a channel multiplier now and then
+            groups = 1 + random.nextInt(20);
+            cPerGroup = 1;
+            kPerGroup = pick(random, 1, 1, 2);
+        }
+        int r = pick(random, 1, 2, 3, 3, 5, 7);
+        int s = random.nextInt(4) == 0 ? pick(random, 1, 2, 3, 5, 7) : r;
+        int h = 1 + random.nextInt(random.nextBoolean() ? 12 : 40);
+        int w = 1 + random.nextInt(random.nextBoolean() ? 20 : 70);
+        Conv2dOptions options = Conv2dOptions.defaults()
+                .withStride(1 + weighted(random), 1 + weighted(random))
+                .withDilation(random.nextInt(4) == 0 ? 2 : 1, random.nextInt(4) == 0 ? 2 : 1)
+                .withGroups(groups)
+                .withPadding(randomPadding(random, r, s));
+        return new ConvCase(new int[] {n, groups * cPerGroup, h, w}, new int[] {groups * kPerGroup, cPerGroup, r, s},
+                options);
+    }
+
+    private static Padding randomPadding(Random random, int r, int s) {
+        return switch (random.nextInt(6)) {
+            case 0 -> Padding.valid();
+            case 1 -> Padding.same();
+            case 2 -> Padding.of(r / 2, s / 2);
+            default -> Padding.of(random.nextInt(r + 2), random.nextInt(r + 2), random.nextInt(s + 2), random.nextInt(s + 2));
+        };
+    }
+
+    /** 0 half the time, else 1 or 2: strides 1, 2 and 3. */
+    private static int weighted(Random random) {
+        return random.nextBoolean() ? 0 : 1 + random.nextInt(2);
+    }
+
+    private static int pick(Random random, int... values) {
+        return values[random.nextInt(values.length)];
+    }
+}

@@ -1,0 +1,139 @@
+package org.simdconv.conv;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.simdconv.conv.TestData.abs;
+import static org.simdconv.conv.TestData.assertSameValues;
+import static org.simdconv.conv.TestData.assertWithinRoundingBound;
+
+import java.lang.foreign.Arena;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ForkJoinPool;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.simdconv.conv.reference.ReferenceConvolution;
+import org.simdconv.parallel.Parallelism;
+import org.simdconv.tensor.Tensor;
+
+/**
+ * The Vector API path against the scalar oracle on hundreds of random problems (see
+ * {@link ConvCase#random}), every pass, overwrite and accumulate, on 1, 2 and 3 threads.
+ *
+ * <p>With small-integer data every float operation is exact, so the two paths must agree bit for
+ * bit whatever their summation order. With Gaussian data they must agree within the rounding-error
+ * bound of {@link TestData#assertWithinRoundingBound}. Shared arenas, so that the pool threads
+ * may touch the tensors.
+ */
+class SimdMatchesScalarTest {
+
+    private static final List<ConvCase> INTEGER_CASES = ConvCase.random(20261123L, 400, 400_000);
+    private static final List<ConvCase> GAUSSIAN_CASES = ConvCase.random(7L, 120, 400_000);
+
+    private static ForkJoinPool twoThreads;
+    private static ForkJoinPool threeThreads;
+
+    @BeforeAll
+    static void startPools() {
+        assertTrue(Conv2d.simdAvailable(), "the tests run with --add-modules jdk.incubator.vector");
+        twoThreads = new ForkJoinPool(2);
+        threeThreads = new ForkJoinPool(3);
+    }
+
+    @AfterAll
+    static void stopPools() {
+        twoThreads.close();
+        threeThreads.close();
+    }
+
+    static List<ConvCase> integerCases() {
+        return INTEGER_CASES;
+    }
+
+    static List<ConvCase> gaussianCases() {
+        return GAUSSIAN_CASES;
+    }
+
+    private static Parallelism parallelismFor(ConvCase c) {
+        return switch (Math.floorMod(c.hashCode(), 3)) {
+            case 0 -> Parallelism.serial();
+            case 1 -> Parallelism.on(twoThreads);
+            default -> Parallelism.on(threeThreads);
+        };
+    }
+
+    @ParameterizedTest
+    @MethodSource("integerCases")
+    void everyPassIsExactOnSmallIntegers(ConvCase c) {
+        Conv2dGeometry g = c.geometry();
+        Conv2d scalar = Conv2d.create(c.options()).withImplementation(Implementation.SCALAR);
+        Conv2d simd = Conv2d.create(c.options()).withImplementation(Implementation.SIMD).withParallelism(parallelismFor(c));
+        Random random = new Random(g.toString().hashCode());
+        try (Arena arena = Arena.ofShared()) {
+            Tensor x = TestData.smallIntegers(arena, random, g.inputShape());
+            Tensor w = TestData.smallIntegers(arena, random, g.weightShape());
+            Tensor b = TestData.smallIntegers(arena, random, g.biasShape());
+            Tensor dz = TestData.smallIntegers(arena, random, g.outputShape());
+
+            assertSameValues("forward " + g, scalar.forward(arena, x, w, b).toArray(), simd.forward(arena, x, w, b).toArray());
+            assertSameValues("forward without bias " + g, scalar.forward(arena, x, w, null).toArray(),
+                    simd.forward(arena, x, w, null).toArray());
+
+            for (Accumulation mode : Accumulation.values()) {
+                Tensor start = TestData.smallIntegers(arena, random, g.inputShape());
+                Tensor dxScalar = TestData.copy(arena, start), dxSimd = TestData.copy(arena, start);
+                scalar.backwardData(dz, w, dxScalar, mode);
+                simd.backwardData(dz, w, dxSimd, mode);
+                assertSameValues("backward-data " + mode + " " + g, dxScalar.toArray(), dxSimd.toArray());
+
+                Tensor startW = TestData.smallIntegers(arena, random, g.weightShape());
+                Tensor startB = TestData.smallIntegers(arena, random, g.biasShape());
+                Tensor dwScalar = TestData.copy(arena, startW), dwSimd = TestData.copy(arena, startW);
+                Tensor dbScalar = TestData.copy(arena, startB), dbSimd = TestData.copy(arena, startB);
+                scalar.backwardWeights(x, dz, dwScalar, dbScalar, mode);
+                simd.backwardWeights(x, dz, dwSimd, dbSimd, mode);
+                assertSameValues("backward-weights " + mode + " " + g, dwScalar.toArray(), dwSimd.toArray());
+                assertSameValues("backward-bias " + mode + " " + g, dbScalar.toArray(), dbSimd.toArray());
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("gaussianCases")
+    void everyPassIsWithinTheRoundingBoundOnGaussianData(ConvCase c) {
+        Conv2dGeometry g = c.geometry();
+        Conv2d scalar = Conv2d.create(c.options()).withImplementation(Implementation.SCALAR);
+        Conv2d simd = Conv2d.create(c.options()).withImplementation(Implementation.SIMD).withParallelism(parallelismFor(c));
+        Random random = new Random(g.toString().hashCode());
+        try (Arena arena = Arena.ofShared()) {
+            Tensor x = TestData.gaussian(arena, random, g.inputShape());
+            Tensor w = TestData.gaussian(arena, random, g.weightShape());
+            Tensor b = TestData.gaussian(arena, random, g.biasShape());
+            Tensor dz = TestData.gaussian(arena, random, g.outputShape());
+            double[] ax = abs(x.toArray()), aw = abs(w.toArray()), ab = abs(b.toArray()), adz = abs(dz.toArray());
+            long planeTerms = (long) g.n() * g.outH() * g.outW();
+
+            assertWithinRoundingBound("forward " + g, scalar.forward(arena, x, w, b).toArray(),
+                    simd.forward(arena, x, w, b).toArray(), ReferenceConvolution.forward(g, ax, aw, ab),
+                    (long) g.channelsPerGroup() * g.r() * g.s() + 1);
+
+            Tensor dx = Tensor.allocate(arena, g.inputShape());
+            scalar.backwardData(dz, w, dx, Accumulation.OVERWRITE);
+            float[] expectedDx = dx.toArray();
+            simd.backwardData(dz, w, dx, Accumulation.OVERWRITE);
+            assertWithinRoundingBound("backward-data " + g, expectedDx, dx.toArray(),
+                    ReferenceConvolution.backwardData(g, adz, aw), (long) g.filtersPerGroup() * g.r() * g.s());
+
+            Tensor dw = Tensor.allocate(arena, g.weightShape());
+            Tensor db = Tensor.allocate(arena, g.biasShape());
+            scalar.backwardWeights(x, dz, dw, db, Accumulation.OVERWRITE);
+            float[] expectedDw = dw.toArray(), expectedDb = db.toArray();
+            simd.backwardWeights(x, dz, dw, db, Accumulation.OVERWRITE);
+            assertWithinRoundingBound("backward-weights " + g, expectedDw, dw.toArray(),
+                    ReferenceConvolution.backwardWeights(g, ax, adz), planeTerms);
+            assertWithinRoundingBound("backward-bias " + g, expectedDb, db.toArray(),
+                    ReferenceConvolution.backwardBias(g, adz), planeTerms);
+        }
+    }
+}
