@@ -13,12 +13,16 @@ import org.simdconv.tensor.Tensor;
  *
  * <pre>{@code
  * Conv2d conv = Conv2d.create(Conv2dOptions.defaults().withStride(2).withPadding(Padding.of(1)));
- * try (Arena arena = Arena.ofConfined()) {
+ * try (Arena arena = Arena.ofShared()) {                     // shared: the pool's threads use it
  *     Tensor x = Tensor.wrap(pixels, 8, 3, 224, 224);         // no copy
  *     Tensor w = Tensor.wrap(filters, 64, 3, 3, 3);
  *     Tensor y = conv.forward(arena, x, w, null);               // 8 x 64 x 112 x 112
  * }
  * }</pre>
+ *
+ * <p>Tensors in a confined arena may only be touched by their owner thread: a pass that gets one
+ * runs on the calling thread, and the first time this happens a warning says so. Use a shared or
+ * automatic arena (or heap arrays) to use every thread.
  *
  * <p>Every method checks the whole problem before it touches any memory: shapes against the
  * geometry, tensors alive (their arena open), contiguous and not overlapping the result. A bad
@@ -107,7 +111,7 @@ public final class Conv2d {
         Objects.requireNonNull(mode, "mode");
         requireTensor("gradInput", gradInput);
         requireTensor("weight", weight);
-        Conv2dGeometry g = Conv2dGeometry.of(gradInput.shape(), weight.shape(), options);
+        Conv2dGeometry g = geometryOf("gradInput", gradInput, "weight", weight);
         checkTensor("gradOutput", gradOutput, g.outputShape(), g);
         checkTensor("weight", weight, g.weightShape(), g);
         checkTensor("gradInput", gradInput, g.inputShape(), g);
@@ -125,7 +129,7 @@ public final class Conv2d {
         Objects.requireNonNull(mode, "mode");
         requireTensor("input", input);
         requireTensor("gradWeight", gradWeight);
-        Conv2dGeometry g = Conv2dGeometry.of(input.shape(), gradWeight.shape(), options);
+        Conv2dGeometry g = geometryOf("input", input, "gradWeight", gradWeight);
         checkTensor("input", input, g.inputShape(), g);
         checkTensor("gradOutput", gradOutput, g.outputShape(), g);
         checkTensor("gradWeight", gradWeight, g.weightShape(), g);
@@ -152,7 +156,7 @@ public final class Conv2d {
      * a warning says how to get the threads back.
      */
     private Parallelism parallelismFor(Tensor... tensors) {
-        if (parallelism.threads() == 1) {
+        if (parallelism.threads() == 1 || kernels.runsOnCallingThread()) {
             return parallelism;
         }
         for (Tensor t : tensors) {
@@ -171,13 +175,27 @@ public final class Conv2d {
     private Conv2dGeometry checkForward(Tensor input, Tensor weight, Tensor bias) {
         requireTensor("input", input);
         requireTensor("weight", weight);
-        Conv2dGeometry g = Conv2dGeometry.of(input.shape(), weight.shape(), options);
+        Conv2dGeometry g = geometryOf("input", input, "weight", weight);
         checkTensor("input", input, g.inputShape(), g);
         checkTensor("weight", weight, g.weightShape(), g);
         if (bias != null) {
             checkTensor("bias", bias, g.biasShape(), g);
         }
         return g;
+    }
+
+    /**
+     * The geometry of the tensors that give the sizes. {@link Conv2dGeometry} names its parameters
+     * "input" and "weight"; a rejection here also names the caller's arguments (gradInput, gradWeight)
+     * and their shapes, so that the message says which tensor is wrong.
+     */
+    private Conv2dGeometry geometryOf(String inputName, Tensor input, String weightName, Tensor weight) {
+        try {
+            return Conv2dGeometry.of(input.shape(), weight.shape(), options);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(inputName + " " + Arrays.toString(input.shape()) + " and " + weightName
+                    + " " + Arrays.toString(weight.shape()) + ": " + e.getMessage(), e);
+        }
     }
 
     private static void requireTensor(String name, Tensor t) {

@@ -13,6 +13,11 @@ public interface Conv2dKernels {
     /** A short name, shown in logs and benchmark reports. */
     String name();
 
+    /** True when the kernels ignore the parallelism and run everything on the calling thread. */
+    default boolean runsOnCallingThread() {
+        return false;
+    }
+
     /** {@code output = W * input + bias} (cross-correlation); {@code bias} may be null. */
     void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, Parallelism par);
 

@@ -73,7 +73,7 @@ public sealed interface Padding {
         if (t.equals("valid")) {
             return valid();
         }
-        String[] parts = t.split(",");
+        String[] parts = t.split(",", -1); // -1 keeps trailing empty parts, so "1," is an error
         try {
             int[] v = new int[parts.length];
             for (int i = 0; i < parts.length; i++) {

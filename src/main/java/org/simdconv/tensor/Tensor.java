@@ -43,8 +43,7 @@ public final class Tensor {
     public static Tensor allocate(Arena arena, int... shape) {
         Objects.requireNonNull(arena, "arena");
         int[] dims = checkShape(shape);
-        long count = elementCount(dims);
-        MemorySegment segment = arena.allocate(Math.max(1, count) * Float.BYTES, ALIGNMENT);
+        MemorySegment segment = arena.allocate(Math.max(Float.BYTES, byteSize(dims)), ALIGNMENT);
         return new Tensor(segment, dims, rowMajorStrides(dims), 0);
     }
 
@@ -52,7 +51,7 @@ public final class Tensor {
     public static Tensor wrap(MemorySegment segment, int... shape) {
         Objects.requireNonNull(segment, "segment");
         int[] dims = checkShape(shape);
-        long needed = elementCount(dims) * Float.BYTES;
+        long needed = byteSize(dims);
         if (segment.byteSize() < needed) {
             throw new IllegalArgumentException("segment of " + segment.byteSize()
                     + " bytes is too small for shape " + Arrays.toString(dims) + " (" + needed + " bytes)");
@@ -86,14 +85,20 @@ public final class Tensor {
         if (offset < 0) {
             throw new IllegalArgumentException("offset must be >= 0, got " + offset);
         }
-        long last = offset;
-        for (int d = 0; d < dims.length; d++) {
-            if (strides[d] < 0) {
-                throw new IllegalArgumentException("strides must be >= 0, got " + Arrays.toString(strides));
+        long lastByte;
+        try {
+            long last = offset;
+            for (int d = 0; d < dims.length; d++) {
+                if (strides[d] < 0) {
+                    throw new IllegalArgumentException("strides must be >= 0, got " + Arrays.toString(strides));
+                }
+                last = Math.addExact(last, Math.multiplyExact((long) (dims[d] - 1), strides[d]));
             }
-            last += (long) (dims[d] - 1) * strides[d];
+            lastByte = Math.multiplyExact(Math.addExact(last, 1), (long) Float.BYTES);
+        } catch (ArithmeticException e) {
+            lastByte = Long.MAX_VALUE;   // beyond any segment
         }
-        if (elementCount(dims) > 0 && (last + 1) * Float.BYTES > segment.byteSize()) {
+        if (elementCount(dims) > 0 && lastByte > segment.byteSize()) {
             throw new IllegalArgumentException("view with offset " + offset + ", shape " + Arrays.toString(dims)
                     + " and strides " + Arrays.toString(strides) + " reaches past the segment of "
                     + segment.byteSize() + " bytes");
@@ -163,11 +168,21 @@ public final class Tensor {
 
     /** The element at row-major position {@code i}, whatever the strides. */
     public float getFlat(long i) {
-        return segment.get(FLOAT, Float.BYTES * flatToElement(i));
+        requireAlive("tensor");
+        return readFlat(i);
     }
 
     /** Sets the element at row-major position {@code i}, whatever the strides. */
     public void setFlat(long i, float value) {
+        requireAlive("tensor");
+        writeFlat(i, value);
+    }
+
+    private float readFlat(long i) {
+        return segment.get(FLOAT, Float.BYTES * flatToElement(i));
+    }
+
+    private void writeFlat(long i, float value) {
         segment.set(FLOAT, Float.BYTES * flatToElement(i), value);
     }
 
@@ -183,7 +198,7 @@ public final class Tensor {
             MemorySegment.copy(segment, FLOAT, byteOffset(), out, 0, out.length);
         } else {
             for (int i = 0; i < out.length; i++) {
-                out[i] = getFlat(i);
+                out[i] = readFlat(i);
             }
         }
         return out;
@@ -200,7 +215,7 @@ public final class Tensor {
             MemorySegment.copy(values, 0, segment, FLOAT, byteOffset(), values.length);
         } else {
             for (int i = 0; i < values.length; i++) {
-                setFlat(i, values[i]);
+                writeFlat(i, values[i]);
             }
         }
         return this;
@@ -211,7 +226,7 @@ public final class Tensor {
         requireAlive("tensor");
         long count = elementCount();
         for (long i = 0; i < count; i++) {
-            setFlat(i, value);
+            writeFlat(i, value);
         }
         return this;
     }
@@ -264,9 +279,24 @@ public final class Tensor {
     private static long elementCount(int[] shape) {
         long count = 1;
         for (int d : shape) {
-            count = Math.multiplyExact(count, d);
+            try {
+                count = Math.multiplyExact(count, d);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has more than "
+                        + Long.MAX_VALUE + " elements");
+            }
         }
         return count;
+    }
+
+    /** The bytes a contiguous tensor of {@code shape} needs; fails if that does not fit in a long. */
+    private static long byteSize(int[] shape) {
+        long count = elementCount(shape);
+        if (count > Long.MAX_VALUE / Float.BYTES) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + count
+                    + " elements, more bytes than a memory segment can hold");
+        }
+        return count * Float.BYTES;
     }
 
     static long[] rowMajorStrides(int[] shape) {

@@ -21,6 +21,11 @@ public final class ScalarConv2d implements Conv2dKernels {
     }
 
     @Override
+    public boolean runsOnCallingThread() {
+        return true;
+    }
+
+    @Override
     public void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, Parallelism par) {
         double[] z = ReferenceConvolution.forward(g, widen(input), widen(weight), bias == null ? null : widen(bias));
         store(z, output, Accumulation.OVERWRITE);

@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Backward-weights of one (batch item, output channel, input channel) triple, vectorised along the
@@ -55,7 +54,7 @@ final class WeightGradientKernel {
                     acc = dz.fma(x, acc);
                 }
             }
-            partial[partialBase + t] += acc.reduceLanes(VectorOperators.ADD);
+            partial[partialBase + t] += sumLanesInOrder(acc);
         }
     }
 
@@ -70,6 +69,21 @@ final class WeightGradientKernel {
             acc = acc.add(FloatVector.fromMemorySegment(SPECIES, gradOut, gradOffset + (long) i * Float.BYTES, ORDER,
                     SPECIES.indexInRange(i, planeSize)));
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return sumLanesInOrder(acc);
+    }
+
+    /**
+     * Lane 0 + lane 1 + ... in this order. {@code reduceLanes(ADD)} leaves the order of a float sum
+     * unspecified, and it does differ between interpreted and compiled code, which would make two
+     * runs of the same problem disagree in the last bit.
+     */
+    static float sumLanesInOrder(FloatVector v) {
+        float[] lanes = new float[LANES];
+        v.intoArray(lanes, 0);
+        float sum = 0;
+        for (float lane : lanes) {
+            sum += lane;
+        }
+        return sum;
     }
 }

@@ -1,0 +1,108 @@
+package org.simdconv.jmh;
+
+import java.lang.foreign.Arena;
+import java.util.Random;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.simdconv.conv.Accumulation;
+import org.simdconv.conv.Conv2d;
+import org.simdconv.conv.Conv2dGeometry;
+import org.simdconv.conv.Implementation;
+import org.simdconv.parallel.Parallelism;
+import org.simdconv.tensor.Tensor;
+
+/**
+ * Time of one pass of one shape of {@code conv-shapes.csv}, on the public NCHW entry points.
+ * GFLOP/s = {@code 2 N K (C/g) R S Ho Wo} / time, the same nominal count for every pass (printed by
+ * {@link #printFlops} at set-up, so reports can convert).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 2, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
+public class ConvPassBenchmark {
+
+    @Param({"seed_conv1", "seed_conv2", "resnet_stem_7x7s2", "resnet_3x3", "resnet_3x3s2", "resnet_1x1",
+            "resnet_3x3_deep", "mobilenet_dw3x3"})
+    public String shape;
+
+    @Param({"fwd", "bwd_data", "bwd_weights"})
+    public String pass;
+
+    @Param({"simd"})
+    public String impl;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private Arena arena;
+    private ForkJoinPool pool;
+    private Conv2d conv;
+    private Tensor input, weight, bias, output, gradOutput, gradInput, gradWeight, gradBias;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        ConvShape s = ConvShape.named(shape);
+        Conv2dGeometry g = s.geometry();
+        pool = new ForkJoinPool(threads);
+        conv = Conv2d.create(s.options())
+                .withImplementation(impl.equals("scalar") ? Implementation.SCALAR : Implementation.SIMD)
+                .withParallelism(Parallelism.on(pool));
+        arena = Arena.ofShared();
+        Random random = new Random(1);
+        input = random(g.inputShape(), random);
+        weight = random(g.weightShape(), random);
+        bias = random(g.biasShape(), random);
+        gradOutput = random(g.outputShape(), random);
+        output = Tensor.allocate(arena, g.outputShape());
+        gradInput = Tensor.allocate(arena, g.inputShape());
+        gradWeight = Tensor.allocate(arena, g.weightShape());
+        gradBias = Tensor.allocate(arena, g.biasShape());
+        printFlops(s, g);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        arena.close();
+        pool.close();
+    }
+
+    @Benchmark
+    public Tensor run() {
+        switch (pass) {
+            case "fwd" -> conv.forward(input, weight, bias, output);
+            case "bwd_data" -> conv.backwardData(gradOutput, weight, gradInput, Accumulation.OVERWRITE);
+            case "bwd_weights" -> conv.backwardWeights(input, gradOutput, gradWeight, gradBias, Accumulation.OVERWRITE);
+            default -> throw new IllegalArgumentException("pass must be fwd, bwd_data or bwd_weights, got " + pass);
+        }
+        return output;
+    }
+
+    private Tensor random(int[] shape, Random random) {
+        Tensor t = Tensor.allocate(arena, shape);
+        float[] values = new float[(int) t.elementCount()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = random.nextFloat() * 2 - 1;
+        }
+        return t.copyFrom(values);
+    }
+
+    private static void printFlops(ConvShape s, Conv2dGeometry g) {
+        System.out.println("# flops " + s.name() + " " + g.flops());
+    }
+}

@@ -1,0 +1,44 @@
+package org.simdconv.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code simdconv} command line: {@code simdconv conv2d ...} runs one convolution on {@code .npy}
+ * files, {@code simdconv learn-kernel} runs the kernel-learning demo of seed 001, 17.3.7.
+ *
+ * <p>Exit codes: 0 success; 1 failure (a demo that did not learn its kernel, a file that cannot be
+ * written, an internal error); 2 bad usage or bad input (unknown option, bad value, unreadable or
+ * mismatched file). Errors are one line on standard error, {@code simdconv <command>: error: ...};
+ * picocli's own usage errors also print the usage.
+ */
+@Command(name = "simdconv",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = "2-D convolution on the CPU with the Java Vector API over off-heap memory.",
+        subcommands = {Conv2dCommand.class, LearnKernelCommand.class, CommandLine.HelpCommand.class})
+public final class SimdconvCli implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    /** Without a subcommand there is nothing to do: a usage error. */
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "Missing required subcommand");
+    }
+
+    /** The command line with its error handling; tests set its output and error writers. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new SimdconvCli())
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler(new ErrorHandler());
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+}

@@ -1,0 +1,347 @@
+package org.simdconv.conv;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.simdconv.conv.ConvTestSupport.conv;
+
+import java.util.Random;
+import java.util.function.ToDoubleFunction;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.opentest4j.AssertionFailedError;
+import org.simdconv.conv.reference.ReferenceConvolution;
+import org.simdconv.conv.reference.ScalarConv2d;
+import org.simdconv.tensor.Tensor;
+
+/**
+ * The gradients checked against central finite differences of the scalar loss
+ * {@code L(X, W, b) = sum(G .* forward(X, W, b))}, whose gradients are exactly what the backward
+ * passes compute for an incoming gradient {@code G}: {@code dL/dX = backwardData(G, W)},
+ * {@code dL/dW = backwardWeights(X, G)}, {@code dL/db = backwardBias(G)}.
+ *
+ * <p>The forward pass is the only thing the finite differences trust, and the seed examples pin it
+ * down; so a backward pass that disagrees with its forward pass cannot pass here, whatever the
+ * geometry.
+ */
+class FiniteDifferenceTest {
+
+    /**
+     * Step of the central differences. L is linear in each argument (bilinear in (X, W), affine in b),
+     * so {@code (L(v + h e) - L(v - h e)) / 2h} has no truncation error at all: only the rounding of
+     * the two loss evaluations remains. Each evaluation sums at most ~10^4 products of numbers in
+     * [-1, 1] in double, an error of order 10^-13 at worst here, which the division by 2h = 2e-3
+     * turns into ~10^-10 (observed: at most 5e-12 over all cases). A relative tolerance of 1e-8 is
+     * therefore about 100 times the estimate, and still 10^4 times smaller than any mistake a wrong
+     * index would make (an O(1) term moved or lost).
+     */
+    static final double H = 1e-3;
+    static final double TOLERANCE = 1e-8;
+
+    /** One geometry; {@code outH x outW} pins down what the options resolve to. */
+    record Case(String name, int[] input, int[] weight, Conv2dOptions options, int outH, int outW) {
+        Conv2dGeometry geometry() {
+            return Conv2dGeometry.of(input, weight, options);
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Case of(String name, int[] input, int[] weight, Conv2dOptions options, int outH, int outW) {
+        return new Case(name, input, weight, options, outH, outW);
+    }
+
+    static int[] shape(int... dims) {
+        return dims;
+    }
+
+    static Stream<Case> cases() {
+        Conv2dOptions d = Conv2dOptions.defaults();
+        return Stream.of(
+                of("5x5 * 3x3, stride 1", shape(1, 1, 5, 5), shape(1, 1, 3, 3), d, 3, 3),
+                of("stride 2", shape(1, 1, 5, 7), shape(1, 1, 3, 3), d.withStride(2), 2, 3),
+                of("stride 3, H-R not a multiple of it", shape(1, 2, 7, 8), shape(2, 2, 3, 2), d.withStride(3), 2, 3),
+                of("unequal strides 2,3", shape(1, 1, 6, 9), shape(1, 1, 2, 3), d.withStride(2, 3), 3, 3),
+                of("stride 3,1, asymmetric padding 1,0,2,1", shape(2, 2, 5, 6), shape(3, 2, 3, 3),
+                        d.withStride(3, 1).withPadding(Padding.of(1, 0, 2, 1)), 2, 7),
+                of("padding 4 larger than the kernel extent 3", shape(1, 1, 4, 4), shape(1, 1, 3, 3),
+                        d.withPadding(Padding.of(4)), 10, 10),
+                of("one-sided padding 3,0,0,3 larger than the extent 2", shape(1, 1, 3, 3), shape(1, 1, 2, 2),
+                        d.withPadding(Padding.of(3, 0, 0, 3)), 5, 5),
+                of("dilation 2", shape(1, 1, 7, 7), shape(1, 1, 3, 3), d.withDilation(2), 3, 3),
+                of("dilation 2,1, stride 2, padding 1", shape(1, 2, 8, 9), shape(2, 2, 3, 2),
+                        d.withDilation(2, 1).withStride(2).withPadding(Padding.of(1)), 3, 5),
+                of("groups 2", shape(1, 4, 5, 5), shape(4, 2, 3, 3), d.withGroups(2), 3, 3),
+                of("groups 2, 3 filters per group", shape(1, 4, 5, 5), shape(6, 2, 2, 2), d.withGroups(2), 4, 4),
+                of("depthwise, same padding", shape(1, 3, 5, 5), shape(3, 1, 3, 3),
+                        d.withGroups(3).withPadding(Padding.same()), 5, 5),
+                of("depthwise with multiplier 2, stride 2, padding 1", shape(1, 2, 6, 6), shape(4, 1, 3, 3),
+                        d.withGroups(2).withStride(2).withPadding(Padding.of(1)), 3, 3),
+                of("batch 2, padding 1", shape(2, 2, 5, 5), shape(3, 2, 3, 3), d.withPadding(Padding.of(1)), 5, 5),
+                of("kernel 5x6 larger than input 4x5, padding 2,3", shape(2, 3, 4, 5), shape(2, 3, 5, 6),
+                        d.withPadding(Padding.of(2, 3)), 4, 6),
+                of("kernel 3x3 larger than input 2x2, padding 1", shape(1, 1, 2, 2), shape(1, 1, 3, 3),
+                        d.withPadding(Padding.of(1)), 2, 2),
+                of("same padding, stride 2, odd total", shape(1, 2, 6, 7), shape(2, 2, 3, 3),
+                        d.withStride(2).withPadding(Padding.same()), 3, 4),
+                of("same padding, dilation 2", shape(1, 1, 6, 6), shape(1, 1, 3, 3),
+                        d.withDilation(2).withPadding(Padding.same()), 6, 6),
+                of("batch 2, groups 2, strides 2,3, dilation 2,1, padding 0,2,1,0", shape(2, 4, 9, 8), shape(2, 2, 3, 2),
+                        d.withGroups(2).withStride(2, 3).withDilation(2, 1).withPadding(Padding.of(0, 2, 1, 0)), 4, 3),
+                of("1x1 kernel, stride 2", shape(1, 3, 5, 5), shape(2, 3, 1, 1), d.withStride(2), 3, 3),
+                of("stride 3 > kernel 2: pixels never read", shape(1, 1, 7, 7), shape(1, 1, 2, 2), d.withStride(3), 2, 2),
+                of("dilated kernel larger than input, padding 2,1,0,0", shape(1, 1, 3, 6), shape(1, 1, 2, 2),
+                        d.withDilation(3).withPadding(Padding.of(2, 1, 0, 0)), 3, 3));
+    }
+
+    /** Operands of one case, uniform in [-1, 1], the same on every run. */
+    record Operands(double[] x, double[] w, double[] b, double[] gradOutput) {
+        static Operands random(Conv2dGeometry g, long seed) {
+            Random random = new Random(seed);
+            return new Operands(uniform(random, count(g.inputShape())), uniform(random, count(g.weightShape())),
+                    uniform(random, g.k()), uniform(random, count(g.outputShape())));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void referenceGradientsMatchCentralDifferences(Case c) {
+        Conv2dGeometry g = c.geometry();
+        assertArrayEquals(new int[] {c.input()[0], c.weight()[0], c.outH(), c.outW()}, g.outputShape(), "geometry");
+        Operands o = Operands.random(g, c.name().hashCode());
+
+        double[] dx = ReferenceConvolution.backwardData(g, o.gradOutput(), o.w());
+        double[] dw = ReferenceConvolution.backwardWeights(g, o.x(), o.gradOutput());
+        double[] db = ReferenceConvolution.backwardBias(g, o.gradOutput());
+
+        assertClose("dX", centralDifferences(o.x(), x -> loss(g, x, o.w(), o.b(), o.gradOutput())), dx);
+        assertClose("dW", centralDifferences(o.w(), w -> loss(g, o.x(), w, o.b(), o.gradOutput())), dw);
+        assertClose("db", centralDifferences(o.b(), b -> loss(g, o.x(), o.w(), b, o.gradOutput())), db);
+    }
+
+    /**
+     * The adjoint ("dot-product") identities tie the forward pass to the backward passes directly:
+     * {@code <G, forward(X, W, 0)> = <backwardData(G, W), X> = <backwardWeights(X, G), W>} and
+     * {@code <G, forward(0, 0, b)> = <backwardBias(G), b>}. They hold exactly in real arithmetic; in
+     * double the three sums differ by rounding only, bounded by ~n u sum|terms| (n <= 10^4 terms,
+     * u = 2^-53), so 1e-12 times sum|terms| is a safe bound.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void forwardAndBackwardPassesAreAdjoint(Case c) {
+        Conv2dGeometry g = c.geometry();
+        Operands o = Operands.random(g, c.name().hashCode() + 1L);
+        double forward = dot(o.gradOutput(), ReferenceConvolution.forward(g, o.x(), o.w(), null));
+        double data = dot(ReferenceConvolution.backwardData(g, o.gradOutput(), o.w()), o.x());
+        double weights = dot(ReferenceConvolution.backwardWeights(g, o.x(), o.gradOutput()), o.w());
+        double scale = dot(abs(o.gradOutput()), ReferenceConvolution.forward(g, abs(o.x()), abs(o.w()), null));
+        assertTrue(scale > 0, "the case must have terms that touch real pixels");
+        assertEquals(forward, data, 1e-12 * scale, "<G, W*X> = <dX, X>");
+        assertEquals(forward, weights, 1e-12 * scale, "<G, W*X> = <dW, W>");
+
+        double[] zeroX = new double[o.x().length];
+        double[] zeroW = new double[o.w().length];
+        double bias = dot(o.gradOutput(), ReferenceConvolution.forward(g, zeroX, zeroW, o.b()));
+        assertEquals(bias, dot(ReferenceConvolution.backwardBias(g, o.gradOutput()), o.b()),
+                1e-12 * dot(abs(o.gradOutput()), ReferenceConvolution.forward(g, zeroX, zeroW, abs(o.b()))),
+                "<G, b> = <db, b>");
+    }
+
+    /** The check must be able to fail: a gradient with one element off by 1e-6 is rejected. */
+    @Test
+    void theComparisonRejectsASmallError() {
+        Case c = cases().findFirst().orElseThrow();
+        Conv2dGeometry g = c.geometry();
+        Operands o = Operands.random(g, 7);
+        double[] fd = centralDifferences(o.x(), x -> loss(g, x, o.w(), o.b(), o.gradOutput()));
+        double[] dx = ReferenceConvolution.backwardData(g, o.gradOutput(), o.w());
+        assertClose("dX", fd, dx);
+        dx[dx.length / 2] += 1e-6;
+        assertThrows(AssertionFailedError.class, () -> assertClose("dX", fd, dx));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The float facade: Conv2d on float tensors, against the same double-precision differences.
+    // ---------------------------------------------------------------------------------------------
+
+    static Stream<Arguments> facadeCases() {
+        Conv2dOptions d = Conv2dOptions.defaults();
+        Case[] chosen = {
+                of("batch 2, groups 2, strides 2,3, dilation 2,1, padding 0,2,1,0", shape(2, 4, 9, 8), shape(2, 2, 3, 2),
+                        d.withGroups(2).withStride(2, 3).withDilation(2, 1).withPadding(Padding.of(0, 2, 1, 0)), 4, 3),
+                of("depthwise with multiplier 2, same padding", shape(2, 2, 7, 6), shape(4, 1, 3, 3),
+                        d.withGroups(2).withPadding(Padding.same()), 7, 6),
+                of("8 channels, 12x10, padding 1: rows longer than a vector", shape(1, 8, 12, 10), shape(4, 8, 3, 3),
+                        d.withPadding(Padding.of(1)), 12, 10),
+        };
+        return Stream.of(Implementation.SCALAR, Implementation.SIMD)
+                .flatMap(impl -> Stream.of(chosen).map(c -> Arguments.of(impl, c)));
+    }
+
+    /**
+     * Float results through {@link Conv2d}, against the double finite differences of L on the same
+     * (float-valued) operands. A float sum of T products, in any order and with or without FMA, is off
+     * from the exact sum by at most {@code gamma_T * sum|products|} with {@code gamma_T = T u / (1 - T u)},
+     * {@code u = 2^-24}; the sum of |products| is the same pass run on absolute values. The finite
+     * differences themselves are good to 1e-8 (see {@link #TOLERANCE}). The scalar path widens to
+     * double and rounds once, so it must also equal the rounded double reference exactly.
+     */
+    @ParameterizedTest(name = "{0}, {1}")
+    @MethodSource("facadeCases")
+    void floatFacadeMatchesCentralDifferences(Implementation impl, Case c) {
+        Conv2dGeometry g = c.geometry();
+        assertArrayEquals(new int[] {c.input()[0], c.weight()[0], c.outH(), c.outW()}, g.outputShape(), "geometry");
+        Random random = new Random(c.name().hashCode());
+        float[] x = uniformFloats(random, count(g.inputShape()));
+        float[] w = uniformFloats(random, count(g.weightShape()));
+        float[] b = uniformFloats(random, g.k());
+        float[] gradOut = uniformFloats(random, count(g.outputShape()));
+        double[] xd = widen(x), wd = widen(w), bd = widen(b), gd = widen(gradOut);
+
+        Conv2d conv = conv(impl, c.options());
+        float[] y = new float[gradOut.length];
+        float[] dx = new float[x.length];
+        float[] dw = new float[w.length];
+        float[] db = new float[b.length];
+        Tensor input = Tensor.wrap(x, c.input());
+        Tensor weight = Tensor.wrap(w, c.weight());
+        Tensor gradOutput = Tensor.wrap(gradOut, g.outputShape());
+        conv.forward(input, weight, Tensor.wrap(b, g.k()), Tensor.wrap(y, g.outputShape()));
+        conv.backwardData(gradOutput, weight, Tensor.wrap(dx, c.input()), Accumulation.OVERWRITE);
+        conv.backwardWeights(input, gradOutput, Tensor.wrap(dw, c.weight()), Tensor.wrap(db, g.k()),
+                Accumulation.OVERWRITE);
+
+        long planeTerms = (long) g.n() * g.outH() * g.outW();
+        assertWithinFloatBound("forward", ReferenceConvolution.forward(g, xd, wd, bd), y,
+                ReferenceConvolution.forward(g, abs(xd), abs(wd), abs(bd)), (long) g.channelsPerGroup() * g.r() * g.s() + 1);
+        assertWithinFloatBound("dX", centralDifferences(xd, v -> loss(g, v, wd, bd, gd)), dx,
+                ReferenceConvolution.backwardData(g, abs(gd), abs(wd)), (long) g.filtersPerGroup() * g.r() * g.s());
+        assertWithinFloatBound("dW", centralDifferences(wd, v -> loss(g, xd, v, bd, gd)), dw,
+                ReferenceConvolution.backwardWeights(g, abs(xd), abs(gd)), planeTerms);
+        assertWithinFloatBound("db", centralDifferences(bd, v -> loss(g, xd, wd, v, gd)), db,
+                ReferenceConvolution.backwardBias(g, abs(gd)), planeTerms);
+
+        if (impl == Implementation.SCALAR) {
+            assertEquals(ScalarConv2d.NAME, conv.kernelsName());
+            assertArrayEquals(rounded(ReferenceConvolution.forward(g, xd, wd, bd)), y, 0f, "forward, rounded once");
+            assertArrayEquals(rounded(ReferenceConvolution.backwardData(g, gd, wd)), dx, 0f, "dX, rounded once");
+            assertArrayEquals(rounded(ReferenceConvolution.backwardWeights(g, xd, gd)), dw, 0f, "dW, rounded once");
+            assertArrayEquals(rounded(ReferenceConvolution.backwardBias(g, gd)), db, 0f, "db, rounded once");
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // helpers
+    // ---------------------------------------------------------------------------------------------
+
+    /** {@code L = sum(G .* forward(X, W, b))}, in double. */
+    static double loss(Conv2dGeometry g, double[] x, double[] w, double[] b, double[] gradOutput) {
+        return dot(gradOutput, ReferenceConvolution.forward(g, x, w, b));
+    }
+
+    /** {@code (L(v + h e_i) - L(v - h e_i)) / 2h} for every i; {@code v} is restored afterwards. */
+    static double[] centralDifferences(double[] v, ToDoubleFunction<double[]> loss) {
+        double[] gradient = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            double saved = v[i];
+            v[i] = saved + H;
+            double plus = loss.applyAsDouble(v);
+            v[i] = saved - H;
+            double minus = loss.applyAsDouble(v);
+            v[i] = saved;
+            gradient[i] = (plus - minus) / (2 * H);
+        }
+        return gradient;
+    }
+
+    /** |analytic - fd| <= 1e-8 max(1, |fd|) for every element; reports the worst one. */
+    static void assertClose(String what, double[] finiteDifferences, double[] analytic) {
+        assertEquals(finiteDifferences.length, analytic.length, what + ": length");
+        for (int i = 0; i < analytic.length; i++) {
+            double error = Math.abs(analytic[i] - finiteDifferences[i]);
+            if (!(error <= TOLERANCE * Math.max(1, Math.abs(finiteDifferences[i])))) {
+                fail(what + "[" + i + "] = " + analytic[i] + " but the central difference is " + finiteDifferences[i]
+                        + " (error " + error + ")");
+            }
+        }
+    }
+
+    static void assertWithinFloatBound(String what, double[] exact, float[] actual, double[] absoluteSums, long terms) {
+        double u = Math.ulp(1f) / 2;
+        double gamma = terms * u / (1 - terms * u);
+        assertEquals(exact.length, actual.length, what + ": length");
+        for (int i = 0; i < actual.length; i++) {
+            double bound = gamma * absoluteSums[i] + TOLERANCE * Math.max(1, Math.abs(exact[i]));
+            double error = Math.abs(actual[i] - exact[i]);
+            if (!(error <= bound)) {
+                fail(what + "[" + i + "] = " + actual[i] + ", expected " + exact[i] + " within " + bound
+                        + " (error " + error + ")");
+            }
+        }
+    }
+
+    static double dot(double[] a, double[] b) {
+        assertEquals(a.length, b.length);
+        double sum = 0;
+        for (int i = 0; i < a.length; i++) {
+            sum += a[i] * b[i];
+        }
+        return sum;
+    }
+
+    static double[] abs(double[] v) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = Math.abs(v[i]);
+        }
+        return out;
+    }
+
+    static int count(int[] shape) {
+        int n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    static double[] uniform(Random random, int n) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = 2 * random.nextDouble() - 1;
+        }
+        return v;
+    }
+
+    static float[] uniformFloats(Random random, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = 2 * random.nextFloat() - 1;
+        }
+        return v;
+    }
+
+    static double[] widen(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    static float[] rounded(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+}
