@@ -25,6 +25,34 @@ public record Conv2dGeometry(
         int groups,
         int outH, int outW) {
 
+    /**
+     * Checks a geometry built directly rather than through {@link #of}: kernels trust a geometry,
+     * so an inconsistent one must not exist.
+     */
+    public Conv2dGeometry {
+        int[] sizes = {n, c, h, w, k, r, s, strideH, strideW, dilationH, dilationW, groups, outH, outW};
+        String[] names = {"n", "c", "h", "w", "k", "r", "s", "strideH", "strideW", "dilationH", "dilationW", "groups",
+                "outH", "outW"};
+        for (int i = 0; i < sizes.length; i++) {
+            if (sizes[i] < 1) {
+                throw new IllegalArgumentException(names[i] + " must be >= 1, got " + names[i] + "=" + sizes[i]);
+            }
+        }
+        if (padTop < 0 || padBottom < 0 || padLeft < 0 || padRight < 0) {
+            throw new IllegalArgumentException("padding must be >= 0 on every side, got top=" + padTop + " bottom="
+                    + padBottom + " left=" + padLeft + " right=" + padRight);
+        }
+        if (c % groups != 0 || k % groups != 0) {
+            throw new IllegalArgumentException("groups=" + groups + " must divide C=" + c + " and K=" + k);
+        }
+        int expectedH = outputSize("height", h, padTop, padBottom, r, dilationH, strideH);
+        int expectedW = outputSize("width", w, padLeft, padRight, s, dilationW, strideW);
+        if (outH != expectedH || outW != expectedW) {
+            throw new IllegalArgumentException("output " + outH + "x" + outW + " does not follow from the sizes: expected "
+                    + expectedH + "x" + expectedW);
+        }
+    }
+
     /** Resolves the geometry of input shape {@code NCHW} and weight shape {@code K,C/g,R,S}. */
     public static Conv2dGeometry of(int[] inputShape, int[] weightShape, Conv2dOptions options) {
         Objects.requireNonNull(inputShape, "inputShape");

@@ -340,6 +340,21 @@ class Conv2dValidationTest {
     }
 
     @Test
+    void aGeometryBuiltDirectlyMustBeConsistent() {
+        Conv2dGeometry good = Conv2dGeometry.of(new int[] {2, 4, 9, 9}, new int[] {6, 2, 3, 3},
+                Conv2dOptions.defaults().withGroups(2).withStride(2));
+        assertEquals(good, new Conv2dGeometry(2, 4, 9, 9, 6, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 2, 4, 4));
+        assertMentions(assertThrows(IllegalArgumentException.class,
+                () -> new Conv2dGeometry(2, 4, 9, 9, 6, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 2, 5, 4)), "5x4", "4x4");
+        assertMentions(assertThrows(IllegalArgumentException.class,
+                () -> new Conv2dGeometry(2, 4, 9, 9, 6, 3, 3, 0, 2, 0, 0, 0, 0, 1, 1, 2, 4, 4)), "strideH=0");
+        assertMentions(assertThrows(IllegalArgumentException.class,
+                () -> new Conv2dGeometry(2, 4, 9, 9, 6, 3, 3, 2, 2, -1, 0, 0, 0, 1, 1, 2, 4, 4)), "top=-1");
+        assertMentions(assertThrows(IllegalArgumentException.class,
+                () -> new Conv2dGeometry(2, 4, 9, 9, 6, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 4, 4, 4)), "groups=4", "K=6");
+    }
+
+    @Test
     void geometryRejectsNullArguments() {
         assertEquals("inputShape", assertThrows(NullPointerException.class,
                 () -> Conv2dGeometry.of(null, new int[] {1, 1, 1, 1}, OPTIONS)).getMessage());

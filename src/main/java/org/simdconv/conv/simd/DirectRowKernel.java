@@ -7,15 +7,22 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * One output row of a direct convolution over {@link PackedPlanes}, vectorised along the row:
+ * Output rows of a direct convolution over {@link PackedPlanes}, vectorised along the row:
  * <pre>
- *   out[ow] = init + sum over c, t of w[c][t] * packed[c][rowBase + tapOffset[t] + ow]
+ *   out[k][ow] = init[k] + sum over c, t of w[k][c][t] * packed[c][rowBase + tapOffset[t] + ow]
  * </pre>
- * for every output column {@code ow}. Each weight is broadcast once and multiplied into up to four
- * vectors of consecutive output columns, which stay in registers for the whole reduction over
- * channels and taps: one broadcast and four loads per four FMAs, and no store until the end.
- * Every output element is summed in the same order (channel, then tap) whatever the thread count,
- * so the results are reproducible.
+ * for every output column {@code ow}. The main tile ({@link #rowsOfFourChannels}) keeps four output
+ * channels times three vectors of consecutive columns in twelve accumulators for the whole
+ * reduction over channels and taps: per tap, three input loads and four weight broadcasts feed
+ * twelve FMAs, and nothing is stored until the end. Twelve accumulators plus the operands fit the
+ * sixteen vector registers of AVX2 (AVX-512 has 32, which a wider tile could use later). Leftover
+ * channels and columns take narrower tiles ({@link #row}). Every output element is summed in the
+ * same order (channel, then tap) by every tile, so the results do not depend on how the channels
+ * are split between threads.
+ *
+ * <p>Weights of a four-channel block are interleaved ({@code [c][t][4]}), so the four broadcasts of
+ * a tap read one 16-byte run; a single channel reads its weights with a stride (1 when plain, 4
+ * inside an interleaved block).
  */
 final class DirectRowKernel {
 
@@ -35,36 +42,117 @@ final class DirectRowKernel {
      * @param channels    how many channels the sum runs over
      * @param taps        tap offsets within a channel ({@link PackedPlanes#tapOffsets()})
      * @param weights     {@code channels x taps} weights of this output channel, from {@code weightBase}
+     *                    with a step of {@code weightStride}
      * @param init        the value every output starts from (the bias, or 0)
      * @param out         destination segment; the row starts at byte {@code outOffset}
      * @param outW        output columns
      * @param accumulate  add the old contents of the row instead of overwriting them
      */
     static void row(MemorySegment packed, long firstChannelOffset, long channelSize, int channels, int[] taps,
-                    float[] weights, int weightBase, float init, MemorySegment out, long outOffset, int outW,
-                    boolean accumulate) {
+                    float[] weights, int weightBase, int weightStride, float init, MemorySegment out, long outOffset,
+                    int outW, boolean accumulate) {
         int ow = 0;
         for (; ow + 4 * LANES <= outW; ow += 4 * LANES) {
-            fourVectors(packed, firstChannelOffset + ow, channelSize, channels, taps, weights, weightBase, init,
-                    out, outOffset + (long) ow * Float.BYTES, accumulate);
+            fourVectors(packed, firstChannelOffset + ow, channelSize, channels, taps, weights, weightBase, weightStride,
+                    init, out, outOffset + (long) ow * Float.BYTES, accumulate);
         }
         for (; ow < outW; ow += LANES) {
             VectorMask<Float> valid = SPECIES.indexInRange(ow, outW);
-            oneVector(packed, firstChannelOffset + ow, channelSize, channels, taps, weights, weightBase, init,
-                    out, outOffset + (long) ow * Float.BYTES, valid, accumulate);
+            oneVector(packed, firstChannelOffset + ow, channelSize, channels, taps, weights, weightBase, weightStride,
+                    init, out, outOffset + (long) ow * Float.BYTES, valid, accumulate);
         }
     }
 
+    /**
+     * The same row of four consecutive output channels of one group, whose weights are interleaved
+     * from {@code weightBase}; their output rows are {@code outChannelStride} bytes apart.
+     */
+    static void rowsOfFourChannels(MemorySegment packed, long firstChannelOffset, long channelSize, int channels,
+                                   int[] taps, float[] weights, int weightBase, float[] init, int initBase,
+                                   MemorySegment out, long outOffset, long outChannelStride, int outW,
+                                   boolean accumulate) {
+        int ow = 0;
+        for (; ow + 3 * LANES <= outW; ow += 3 * LANES) {
+            fourChannelsThreeVectors(packed, firstChannelOffset + ow, channelSize, channels, taps, weights, weightBase,
+                    init, initBase, out, outOffset + (long) ow * Float.BYTES, outChannelStride, accumulate);
+        }
+        for (; ow < outW; ow += LANES) {
+            VectorMask<Float> valid = SPECIES.indexInRange(ow, outW);
+            for (int j = 0; j < 4; j++) {
+                oneVector(packed, firstChannelOffset + ow, channelSize, channels, taps, weights, weightBase + j, 4,
+                        init == null ? 0f : init[initBase + j], out,
+                        outOffset + j * outChannelStride + (long) ow * Float.BYTES, valid, accumulate);
+            }
+        }
+    }
+
+    private static void fourChannelsThreeVectors(MemorySegment packed, long base, long channelSize, int channels,
+                                                 int[] taps, float[] weights, int weightBase, float[] init,
+                                                 int initBase, MemorySegment out, long outAt, long outChannelStride,
+                                                 boolean accumulate) {
+        FloatVector a00 = start(init, initBase), a01 = a00, a02 = a00;
+        FloatVector a10 = start(init, initBase + 1), a11 = a10, a12 = a10;
+        FloatVector a20 = start(init, initBase + 2), a21 = a20, a22 = a20;
+        FloatVector a30 = start(init, initBase + 3), a31 = a30, a32 = a30;
+        long step = (long) LANES * Float.BYTES;
+        int w = weightBase;
+        for (int c = 0; c < channels; c++) {
+            long channelBase = base + c * channelSize;
+            for (int tap : taps) {
+                long at = (channelBase + tap) * Float.BYTES;
+                FloatVector x0 = load(packed, at), x1 = load(packed, at + step), x2 = load(packed, at + 2 * step);
+                FloatVector b = FloatVector.broadcast(SPECIES, weights[w]);
+                a00 = x0.fma(b, a00);
+                a01 = x1.fma(b, a01);
+                a02 = x2.fma(b, a02);
+                b = FloatVector.broadcast(SPECIES, weights[w + 1]);
+                a10 = x0.fma(b, a10);
+                a11 = x1.fma(b, a11);
+                a12 = x2.fma(b, a12);
+                b = FloatVector.broadcast(SPECIES, weights[w + 2]);
+                a20 = x0.fma(b, a20);
+                a21 = x1.fma(b, a21);
+                a22 = x2.fma(b, a22);
+                b = FloatVector.broadcast(SPECIES, weights[w + 3]);
+                a30 = x0.fma(b, a30);
+                a31 = x1.fma(b, a31);
+                a32 = x2.fma(b, a32);
+                w += 4;
+            }
+        }
+        store(a00, a01, a02, out, outAt, step, accumulate);
+        store(a10, a11, a12, out, outAt + outChannelStride, step, accumulate);
+        store(a20, a21, a22, out, outAt + 2 * outChannelStride, step, accumulate);
+        store(a30, a31, a32, out, outAt + 3 * outChannelStride, step, accumulate);
+    }
+
+    private static FloatVector start(float[] init, int index) {
+        return FloatVector.broadcast(SPECIES, init == null ? 0f : init[index]);
+    }
+
+    private static void store(FloatVector v0, FloatVector v1, FloatVector v2, MemorySegment out, long at, long step,
+                              boolean accumulate) {
+        if (accumulate) {
+            v0 = v0.add(load(out, at));
+            v1 = v1.add(load(out, at + step));
+            v2 = v2.add(load(out, at + 2 * step));
+        }
+        v0.intoMemorySegment(out, at, ORDER);
+        v1.intoMemorySegment(out, at + step, ORDER);
+        v2.intoMemorySegment(out, at + 2 * step, ORDER);
+    }
+
     private static void fourVectors(MemorySegment packed, long base, long channelSize, int channels, int[] taps,
-                                    float[] weights, int weightBase, float init, MemorySegment out, long outAt,
-                                    boolean accumulate) {
+                                    float[] weights, int weightBase, int weightStride, float init, MemorySegment out,
+                                    long outAt, boolean accumulate) {
         FloatVector acc0 = FloatVector.broadcast(SPECIES, init);
         FloatVector acc1 = acc0, acc2 = acc0, acc3 = acc0;
         int w = weightBase;
         for (int c = 0; c < channels; c++) {
             long channelBase = base + c * channelSize;
             for (int tap : taps) {
-                FloatVector wv = FloatVector.broadcast(SPECIES, weights[w++]);
+                FloatVector wv = FloatVector.broadcast(SPECIES, weights[w]);
+                w += weightStride;
                 long at = (channelBase + tap) * Float.BYTES;
                 acc0 = load(packed, at).fma(wv, acc0);
                 acc1 = load(packed, at + LANES * Float.BYTES).fma(wv, acc1);
@@ -86,14 +174,15 @@ final class DirectRowKernel {
     }
 
     private static void oneVector(MemorySegment packed, long base, long channelSize, int channels, int[] taps,
-                                  float[] weights, int weightBase, float init, MemorySegment out, long outAt,
-                                  VectorMask<Float> valid, boolean accumulate) {
+                                  float[] weights, int weightBase, int weightStride, float init, MemorySegment out,
+                                  long outAt, VectorMask<Float> valid, boolean accumulate) {
         FloatVector acc = FloatVector.broadcast(SPECIES, init);
         int w = weightBase;
         for (int c = 0; c < channels; c++) {
             long channelBase = base + c * channelSize;
             for (int tap : taps) {
-                acc = load(packed, (channelBase + tap) * Float.BYTES).fma(FloatVector.broadcast(SPECIES, weights[w++]), acc);
+                acc = load(packed, (channelBase + tap) * Float.BYTES).fma(FloatVector.broadcast(SPECIES, weights[w]), acc);
+                w += weightStride;
             }
         }
         if (accumulate) {

@@ -40,11 +40,12 @@ public final class VectorConv2d implements Conv2dKernels {
 
     @Override
     public void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, Parallelism par) {
-        float[] weights = weight.toArray();
+        int perChannel = g.channelsPerGroup() * g.r() * g.s();
+        float[] weights = FourChannelBlocks.interleave(weight.toArray(), g.k(), g.filtersPerGroup(), perChannel);
         float[] biases = bias == null ? null : bias.toArray();
         PackedPlanes layout = new PackedPlanes(g.outH(), g.outW(), g.strideH(), g.strideW(), g.r(), g.s(),
                 g.dilationH(), g.dilationW(), LANES);
-        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), taps = g.r() * g.s();
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
         int splits = WorkSplit.channelSplits(g.n(), g.k(), par.threads());
         par.forEach(g.n() * splits, task -> {
             int n = task / splits;
@@ -56,15 +57,25 @@ public final class VectorConv2d implements Conv2dKernels {
                 MemorySegment packed = allocate(arena, layout, cEnd - cFirst);
                 layout.pack(input.segment(), input.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + cFirst),
                         cEnd - cFirst, g.h(), g.w(), 1, 1, g.padTop(), g.padLeft(), packed);
-                for (int k = k0; k < k1; k++) {
+                long outPlaneBytes = planeBytes(g.outH(), g.outW());
+                for (int k = k0; k < k1; ) {
                     long channelBase = (long) ((k / kg) * cg - cFirst) * layout.channelSize();
-                    long outPlane = output.byteOffset() + planeBytes(g.outH(), g.outW()) * ((long) n * g.k() + k);
+                    long outPlane = output.byteOffset() + outPlaneBytes * ((long) n * g.k() + k);
+                    boolean four = FourChannelBlocks.startsBlock(k, kg) && k + FourChannelBlocks.SIZE <= k1;
                     for (int oh = 0; oh < g.outH(); oh++) {
-                        DirectRowKernel.row(packed, channelBase + (long) oh * g.strideH() * layout.rowLength(),
-                                layout.channelSize(), cg, layout.tapOffsets(), weights, k * cg * taps,
-                                biases == null ? 0f : biases[k], output.segment(),
-                                outPlane + (long) oh * g.outW() * Float.BYTES, g.outW(), false);
+                        long rowBase = channelBase + (long) oh * g.strideH() * layout.rowLength();
+                        long outRow = outPlane + (long) oh * g.outW() * Float.BYTES;
+                        if (four) {
+                            DirectRowKernel.rowsOfFourChannels(packed, rowBase, layout.channelSize(), cg,
+                                    layout.tapOffsets(), weights, k * perChannel, biases, k, output.segment(), outRow,
+                                    outPlaneBytes, g.outW(), false);
+                        } else {
+                            DirectRowKernel.row(packed, rowBase, layout.channelSize(), cg, layout.tapOffsets(), weights,
+                                    FourChannelBlocks.weightBase(k, kg, perChannel), FourChannelBlocks.weightStride(k, kg),
+                                    biases == null ? 0f : biases[k], output.segment(), outRow, g.outW(), false);
+                        }
                     }
+                    k += four ? FourChannelBlocks.SIZE : 1;
                 }
             }
         });
@@ -73,9 +84,11 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput,
                              Accumulation mode, Parallelism par) {
-        float[] rotated = rotatedTransposed(g, weight.toArray());
+        int perChannel = g.filtersPerGroup() * g.r() * g.s();
+        float[] rotated = FourChannelBlocks.interleave(rotatedTransposed(g, weight.toArray()), g.c(),
+                g.channelsPerGroup(), perChannel);
         PackedPlanes layout = new PackedPlanes(g.h(), g.w(), 1, 1, g.r(), g.s(), g.dilationH(), g.dilationW(), LANES);
-        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), taps = g.r() * g.s();
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
         int padTop = g.dilationH() * (g.r() - 1) - g.padTop();
         int padLeft = g.dilationW() * (g.s() - 1) - g.padLeft();
         boolean accumulate = mode == Accumulation.ACCUMULATE;
@@ -91,14 +104,25 @@ public final class VectorConv2d implements Conv2dKernels {
                 layout.pack(gradOutput.segment(),
                         gradOutput.byteOffset() + planeBytes(g.outH(), g.outW()) * ((long) n * g.k() + kFirst),
                         kEnd - kFirst, g.outH(), g.outW(), g.strideH(), g.strideW(), padTop, padLeft, packed);
-                for (int c = c0; c < c1; c++) {
+                long inPlaneBytes = planeBytes(g.h(), g.w());
+                for (int c = c0; c < c1; ) {
                     long channelBase = (long) ((c / cg) * kg - kFirst) * layout.channelSize();
-                    long inPlane = gradInput.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + c);
+                    long inPlane = gradInput.byteOffset() + inPlaneBytes * ((long) n * g.c() + c);
+                    boolean four = FourChannelBlocks.startsBlock(c, cg) && c + FourChannelBlocks.SIZE <= c1;
                     for (int y = 0; y < g.h(); y++) {
-                        DirectRowKernel.row(packed, channelBase + (long) y * layout.rowLength(),
-                                layout.channelSize(), kg, layout.tapOffsets(), rotated, c * kg * taps, 0f,
-                                gradInput.segment(), inPlane + (long) y * g.w() * Float.BYTES, g.w(), accumulate);
+                        long rowBase = channelBase + (long) y * layout.rowLength();
+                        long inRow = inPlane + (long) y * g.w() * Float.BYTES;
+                        if (four) {
+                            DirectRowKernel.rowsOfFourChannels(packed, rowBase, layout.channelSize(), kg,
+                                    layout.tapOffsets(), rotated, c * perChannel, null, 0, gradInput.segment(), inRow,
+                                    inPlaneBytes, g.w(), accumulate);
+                        } else {
+                            DirectRowKernel.row(packed, rowBase, layout.channelSize(), kg, layout.tapOffsets(), rotated,
+                                    FourChannelBlocks.weightBase(c, cg, perChannel), FourChannelBlocks.weightStride(c, cg),
+                                    0f, gradInput.segment(), inRow, g.w(), accumulate);
+                        }
                     }
+                    c += four ? FourChannelBlocks.SIZE : 1;
                 }
             }
         });

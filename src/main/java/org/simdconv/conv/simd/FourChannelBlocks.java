@@ -1,0 +1,57 @@
+package org.simdconv.conv.simd;
+
+/**
+ * Output channels in blocks of four inside each group, the unit of {@link
+ * DirectRowKernel#rowsOfFourChannels}. A block starts at a multiple of four from its group's first
+ * channel and lies wholly inside the group; the last one to three channels of a group that does not
+ * divide by four stay single.
+ */
+final class FourChannelBlocks {
+
+    static final int SIZE = 4;
+
+    private FourChannelBlocks() {
+    }
+
+    /** True when output channel {@code k} (of groups of {@code perGroup}) lies in a full block. */
+    static boolean inBlock(int k, int perGroup) {
+        return k % perGroup < perGroup / SIZE * SIZE;
+    }
+
+    /** True when a full block starts at {@code k}. */
+    static boolean startsBlock(int k, int perGroup) {
+        return inBlock(k, perGroup) && (k % perGroup) % SIZE == 0;
+    }
+
+    /**
+     * The weights {@code [channel][perChannel]} with every full block's four channels interleaved
+     * ({@code [block][i][4]}, {@code i < perChannel}); single channels keep their plain rows.
+     */
+    static float[] interleave(float[] weights, int channels, int perGroup, int perChannel) {
+        float[] out = weights.clone();
+        for (int k = 0; k < channels; k++) {
+            if (startsBlock(k, perGroup)) {
+                for (int i = 0; i < perChannel; i++) {
+                    for (int j = 0; j < SIZE; j++) {
+                        out[k * perChannel + i * SIZE + j] = weights[(k + j) * perChannel + i];
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Where output channel {@code k}'s first weight is in the interleaved array. */
+    static int weightBase(int k, int perGroup, int perChannel) {
+        if (!inBlock(k, perGroup)) {
+            return k * perChannel;
+        }
+        int first = k - (k % perGroup) % SIZE;
+        return first * perChannel + (k - first);
+    }
+
+    /** The step between channel {@code k}'s consecutive weights in the interleaved array. */
+    static int weightStride(int k, int perGroup) {
+        return inBlock(k, perGroup) ? SIZE : 1;
+    }
+}
