@@ -152,19 +152,24 @@ public final class VectorConv2d implements Conv2dKernels {
                     layout.pack(input.segment(),
                             input.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + cFirst),
                             cEnd - cFirst, g.h(), g.w(), 1, 1, g.padTop(), g.padLeft(), packed);
-                    for (int k = k0; k < k1; k++) {
+                    for (int k = k0; k < k1; ) {
+                        int width = FourChannelBlocks.startsBlock(k, kg) && k + FourChannelBlocks.SIZE <= k1
+                                ? FourChannelBlocks.SIZE : 1;
                         long gradPlane = gradOutput.byteOffset() + outPlaneBytes * ((long) n * g.k() + k);
                         int firstChannel = (k / kg) * cg - cFirst;
                         for (int c = 0; c < cg; c++) {
-                            WeightGradientKernel.accumulate(packed, (firstChannel + c) * layout.channelSize(),
-                                    (long) g.strideH() * layout.rowLength(), layout.tapOffsets(),
-                                    gradOutput.segment(), gradPlane, g.outH(), g.outW(),
-                                    partialWeights[chunk], (k * cg + c) * taps);
+                            weightGradientOfChannels(layout, packed, (firstChannel + c) * layout.channelSize(),
+                                    (long) g.strideH() * layout.rowLength(), gradOutput.segment(), gradPlane,
+                                    outPlaneBytes, g.outH(), g.outW(), width, partialWeights[chunk],
+                                    (k * cg + c) * taps, cg * taps);
                         }
                         if (gradBias != null) {
-                            partialBias[chunk][k] += WeightGradientKernel.planeSum(gradOutput.segment(), gradPlane,
-                                    g.outH() * g.outW());
+                            for (int j = 0; j < width; j++) {
+                                partialBias[chunk][k + j] += WeightGradientKernel.planeSum(gradOutput.segment(),
+                                        gradPlane + j * outPlaneBytes, g.outH() * g.outW());
+                            }
                         }
+                        k += width;
                     }
                 }
             }
@@ -172,6 +177,29 @@ public final class VectorConv2d implements Conv2dKernels {
         reduceInto(gradWeight, partialWeights, mode);
         if (gradBias != null) {
             reduceInto(gradBias, partialBias, mode);
+        }
+    }
+
+    /**
+     * One input channel's weight gradients for {@code width} (1 or 4) consecutive output channels:
+     * taps in pairs through the four-channel tile, the rest one channel at a time.
+     */
+    private static void weightGradientOfChannels(PackedPlanes layout, MemorySegment packed, long channelOffset,
+                                                 long rowStride, MemorySegment gradOut, long gradPlane,
+                                                 long gradPlaneBytes, int outH, int outW, int width, float[] partial,
+                                                 int partialBase, int channelStride) {
+        int[] taps = layout.tapOffsets();
+        int t = 0;
+        if (width == FourChannelBlocks.SIZE) {
+            for (; t + 2 <= taps.length; t += 2) {
+                WeightGradientKernel.accumulateFourChannelsTwoTaps(packed, channelOffset, rowStride, taps[t],
+                        taps[t + 1], gradOut, gradPlane, gradPlaneBytes, outH, outW, partial, partialBase + t,
+                        channelStride);
+            }
+        }
+        for (int j = 0; j < width; j++) {
+            WeightGradientKernel.accumulate(packed, channelOffset, rowStride, taps, t, gradOut,
+                    gradPlane + j * gradPlaneBytes, outH, outW, partial, partialBase + j * channelStride);
         }
     }
 

@@ -9,12 +9,18 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 
 /**
- * Backward-weights of one (batch item, output channel, input channel) triple, vectorised along the
- * output rows (seed 002: {@code dW = A * dilate(dZ)}, read without building the dilated gradient):
+ * Backward-weights, vectorised along the output rows (seed 002: {@code dW = A * dilate(dZ)}, read
+ * without building the dilated gradient):
  * <pre>
- *   dW[t] += sum over oh, ow of dZ[oh][ow] * packed[oh*strideH*rowLength + tapOffset[t] + ow]
+ *   dW[k][c][t] += sum over oh, ow of dZ[k][oh][ow] * packed[c][oh*strideH*rowLength + tapOffset[t] + ow]
  * </pre>
- * Lanes past the end of an output row are loaded as zero (both operands), so they add nothing.
+ * The main tile ({@link #accumulateFourChannelsTwoTaps}) keeps four output channels times two taps
+ * in eight accumulators while it sweeps a whole plane: per vector of columns, four gradient loads
+ * and two input loads feed eight FMAs, where one (channel, tap) alone needs two loads per FMA.
+ * Eight accumulators and six operands fit AVX2's sixteen registers. Every tile sums each
+ * (channel, tap) in the same order and adds its lanes in order, so the tile a weight falls in
+ * never changes its value. Lanes past the end of an output row are loaded as zero (both operands),
+ * so they add nothing.
  */
 final class WeightGradientKernel {
 
@@ -24,17 +30,18 @@ final class WeightGradientKernel {
     }
 
     /**
-     * Adds this triple's contribution to {@code partial[partialBase + t]} for every tap {@code t}.
+     * Adds one (batch item, output channel, input channel) triple's contribution to
+     * {@code partial[partialBase + t]} for every tap {@code t >= firstTap}.
      *
      * @param packed        packed planes of the batch item's input
      * @param channelOffset float offset of the input channel's packed plane
      * @param rowStride     floats between the packed rows of two consecutive output rows
      * @param gradOut       the output gradient; the channel's plane starts at byte {@code gradOffset}
      */
-    static void accumulate(MemorySegment packed, long channelOffset, long rowStride, int[] taps,
+    static void accumulate(MemorySegment packed, long channelOffset, long rowStride, int[] taps, int firstTap,
                            MemorySegment gradOut, long gradOffset, int outH, int outW,
                            float[] partial, int partialBase) {
-        for (int t = 0; t < taps.length; t++) {
+        for (int t = firstTap; t < taps.length; t++) {
             FloatVector acc = FloatVector.zero(SPECIES);
             for (int oh = 0; oh < outH; oh++) {
                 long gradRow = gradOffset + (long) oh * outW * Float.BYTES;
@@ -56,6 +63,57 @@ final class WeightGradientKernel {
             }
             partial[partialBase + t] += sumLanesInOrder(acc);
         }
+    }
+
+    /**
+     * Adds the contribution of one batch item to taps {@code tap0} and {@code tap1} of four consecutive
+     * output channels (gradient planes {@code gradChannelStride} bytes apart) and one input channel:
+     * {@code partial[partialBase + j*channelStride + i]} for channel {@code j < 4} and tap {@code i < 2}.
+     */
+    static void accumulateFourChannelsTwoTaps(MemorySegment packed, long channelOffset, long rowStride, int tap0,
+                                              int tap1, MemorySegment gradOut, long gradOffset, long gradChannelStride,
+                                              int outH, int outW, float[] partial, int partialBase, int channelStride) {
+        FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a10 = a00, a11 = a00;
+        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        VectorMask<Float> all = SPECIES.maskAll(true);
+        for (int oh = 0; oh < outH; oh++) {
+            long gradRow = gradOffset + (long) oh * outW * Float.BYTES;
+            long inputRow = channelOffset + oh * rowStride;
+            // Full vectors unmasked, the one crossing the row's end masked: the same lanes in the same
+            // order as accumulate().
+            for (int ow = 0; ow < outW; ow += LANES) {
+                boolean tail = ow + LANES > outW;
+                VectorMask<Float> valid = tail ? SPECIES.indexInRange(ow, outW) : all;
+                long g = gradRow + (long) ow * Float.BYTES;
+                FloatVector x0 = load(packed, (inputRow + tap0 + ow) * Float.BYTES, valid, tail);
+                FloatVector x1 = load(packed, (inputRow + tap1 + ow) * Float.BYTES, valid, tail);
+                FloatVector d = load(gradOut, g, valid, tail);
+                a00 = d.fma(x0, a00);
+                a01 = d.fma(x1, a01);
+                d = load(gradOut, g + gradChannelStride, valid, tail);
+                a10 = d.fma(x0, a10);
+                a11 = d.fma(x1, a11);
+                d = load(gradOut, g + 2 * gradChannelStride, valid, tail);
+                a20 = d.fma(x0, a20);
+                a21 = d.fma(x1, a21);
+                d = load(gradOut, g + 3 * gradChannelStride, valid, tail);
+                a30 = d.fma(x0, a30);
+                a31 = d.fma(x1, a31);
+            }
+        }
+        partial[partialBase] += sumLanesInOrder(a00);
+        partial[partialBase + 1] += sumLanesInOrder(a01);
+        partial[partialBase + channelStride] += sumLanesInOrder(a10);
+        partial[partialBase + channelStride + 1] += sumLanesInOrder(a11);
+        partial[partialBase + 2 * channelStride] += sumLanesInOrder(a20);
+        partial[partialBase + 2 * channelStride + 1] += sumLanesInOrder(a21);
+        partial[partialBase + 3 * channelStride] += sumLanesInOrder(a30);
+        partial[partialBase + 3 * channelStride + 1] += sumLanesInOrder(a31);
+    }
+
+    private static FloatVector load(MemorySegment segment, long byteOffset, VectorMask<Float> valid, boolean masked) {
+        return masked ? FloatVector.fromMemorySegment(SPECIES, segment, byteOffset, ORDER, valid)
+                : FloatVector.fromMemorySegment(SPECIES, segment, byteOffset, ORDER);
     }
 
     /** {@code sum over the plane of dZ}: one batch item's contribution to one bias gradient. */
