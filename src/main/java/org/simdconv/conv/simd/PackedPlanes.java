@@ -81,6 +81,7 @@ final class PackedPlanes {
     void pack(MemorySegment src, long srcOffset, int channels, int srcH, int srcW, int insertH, int insertW,
               int padTop, int padLeft, MemorySegment dst) {
         long planeBytes = (long) srcH * srcW * Float.BYTES;
+        RowBuffers buffers = new RowBuffers(new float[srcW], new float[rowLength]);
         for (int c = 0; c < channels; c++) {
             long srcPlane = srcOffset + c * planeBytes;
             for (int q = 0; q < phases; q++) {
@@ -92,15 +93,19 @@ final class PackedPlanes {
                         continue;
                     }
                     long srcRow = srcPlane + (long) (vy / insertH) * srcW * Float.BYTES;
-                    packRow(src, srcRow, srcW, insertW, q - padLeft, dst, dstRow);
+                    packRow(src, srcRow, srcW, insertW, q - padLeft, dst, dstRow, buffers);
                 }
             }
         }
     }
 
+    /** A source row and a packed row on the heap, reused for every row of one {@link #pack} call. */
+    private record RowBuffers(float[] source, float[] packed) {
+    }
+
     /** Packed element {@code t} of this row is virtual column {@code t*phases + first}. */
     private void packRow(MemorySegment src, long srcRow, int srcW, int insertW, int first,
-                         MemorySegment dst, long dstRow) {
+                         MemorySegment dst, long dstRow, RowBuffers buffers) {
         if (phases == 1 && insertW == 1) {
             // The common case is a shifted copy: zeros, a block of the source row, zeros.
             int from = Math.max(0, -first);
@@ -115,14 +120,28 @@ final class PackedPlanes {
             dst.asSlice(dstRow + (long) to * Float.BYTES, (long) (rowLength - to) * Float.BYTES).fill((byte) 0);
             return;
         }
-        for (int t = 0; t < rowLength; t++) {
-            int vx = t * phases + first;
-            float value = 0;
-            if (vx >= 0 && vx % insertW == 0 && vx / insertW < srcW) {
-                value = src.get(FLOAT, srcRow + (long) (vx / insertW) * Float.BYTES);
+        // Strided (a stride phase) or spread out (zero insertion): one bulk copy in, plain array
+        // loops without a division per element, one bulk copy out.
+        float[] row = buffers.source(), out = buffers.packed();
+        MemorySegment.copy(src, FLOAT, srcRow, row, 0, srcW);
+        java.util.Arrays.fill(out, 0f);
+        if (insertW == 1) {
+            // out[t] = row[t*phases + first] where that column exists
+            int from = Math.max(0, Math.ceilDiv(-first, phases));
+            int to = Math.min(rowLength, Math.ceilDiv(srcW - first, phases));
+            for (int t = from, x = from * phases + first; t < to; t++, x += phases) {
+                out[t] = row[x];
             }
-            dst.set(FLOAT, dstRow + (long) t * Float.BYTES, value);
+        } else {
+            // column j of the source sits at virtual column j*insertW, packed at (j*insertW - first)/phases
+            for (int j = 0; j < srcW; j++) {
+                int v = j * insertW - first;
+                if (v >= 0 && v % phases == 0 && v / phases < rowLength) {
+                    out[v / phases] = row[j];
+                }
+            }
         }
+        MemorySegment.copy(out, 0, dst, FLOAT, dstRow, rowLength);
     }
 
     static int roundUp(int value, int multiple) {
