@@ -15,8 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  * channels times three vectors of consecutive columns in twelve accumulators for the whole
  * reduction over channels and taps: per tap, three input loads and four weight broadcasts feed
  * twelve FMAs, and nothing is stored until the end. Twelve accumulators plus the operands fit the
- * sixteen vector registers of AVX2 (AVX-512 has 32, which a wider tile could use later). Leftover
- * channels and columns take narrower tiles ({@link #row}). Every output element is summed in the
+ * sixteen vector registers of AVX2 (AVX-512 has 32, which a wider tile could use later). The last
+ * one or two vectors of a row take a four-channel tile of that width (eight or four independent
+ * FMA chains, so FMA latency stays hidden); leftover channels take single-channel tiles ({@link #row}). Every output element is summed in the
  * same order (channel, then tap) by every tile, so the results do not depend on how the channels
  * are split between threads.
  *
@@ -76,10 +77,62 @@ final class DirectRowKernel {
             fourChannelsThreeVectors(packed, firstChannelOffset + ow, channelSize, channels, taps, weights, weightBase,
                     init, initBase, out, outOffset + (long) ow * Float.BYTES, outChannelStride, accumulate);
         }
-        for (; ow < outW; ow += LANES) {
-            fourChannelsOneVector(packed, firstChannelOffset + ow, channelSize, channels, taps, weights, weightBase,
-                    init, initBase, out, outOffset + (long) ow * Float.BYTES, outChannelStride,
-                    SPECIES.indexInRange(ow, outW), accumulate);
+        while (ow < outW) { // fewer than three vectors are left
+            if (outW - ow > LANES) {
+                fourChannelsTwoVectors(packed, firstChannelOffset + ow, channelSize, channels, taps, weights,
+                        weightBase, init, initBase, out, outOffset + (long) ow * Float.BYTES, outChannelStride,
+                        SPECIES.indexInRange(ow + LANES, outW), accumulate);
+                ow += 2 * LANES;
+            } else {
+                fourChannelsOneVector(packed, firstChannelOffset + ow, channelSize, channels, taps, weights,
+                        weightBase, init, initBase, out, outOffset + (long) ow * Float.BYTES, outChannelStride,
+                        SPECIES.indexInRange(ow, outW), accumulate);
+                ow += LANES;
+            }
+        }
+    }
+
+    /**
+     * The tile for the last one to two vectors of a row (rows of 9 to 16 columns with AVX2 are
+     * only this): four channels of two vectors, the second stored through {@code secondValid}.
+     */
+    private static void fourChannelsTwoVectors(MemorySegment packed, long base, long channelSize, int channels,
+                                               int[] taps, float[] weights, int weightBase, float[] init,
+                                               int initBase, MemorySegment out, long outAt, long outChannelStride,
+                                               VectorMask<Float> secondValid, boolean accumulate) {
+        FloatVector a00 = start(init, initBase), a01 = a00;
+        FloatVector a10 = start(init, initBase + 1), a11 = a10;
+        FloatVector a20 = start(init, initBase + 2), a21 = a20;
+        FloatVector a30 = start(init, initBase + 3), a31 = a30;
+        long step = (long) LANES * Float.BYTES;
+        int w = weightBase;
+        for (int c = 0; c < channels; c++) {
+            long channelBase = base + c * channelSize;
+            for (int tap : taps) {
+                long at = (channelBase + tap) * Float.BYTES;
+                FloatVector x0 = load(packed, at), x1 = load(packed, at + step);
+                FloatVector b = FloatVector.broadcast(SPECIES, weights[w]);
+                a00 = x0.fma(b, a00);
+                a01 = x1.fma(b, a01);
+                b = FloatVector.broadcast(SPECIES, weights[w + 1]);
+                a10 = x0.fma(b, a10);
+                a11 = x1.fma(b, a11);
+                b = FloatVector.broadcast(SPECIES, weights[w + 2]);
+                a20 = x0.fma(b, a20);
+                a21 = x1.fma(b, a21);
+                b = FloatVector.broadcast(SPECIES, weights[w + 3]);
+                a30 = x0.fma(b, a30);
+                a31 = x1.fma(b, a31);
+                w += 4;
+            }
+        }
+        VectorMask<Float> all = SPECIES.maskAll(true);
+        for (int j = 0; j < 4; j++) {
+            FloatVector first = j == 0 ? a00 : j == 1 ? a10 : j == 2 ? a20 : a30;
+            FloatVector second = j == 0 ? a01 : j == 1 ? a11 : j == 2 ? a21 : a31;
+            long at = outAt + j * outChannelStride;
+            storeMasked(first, out, at, all, accumulate);
+            storeMasked(second, out, at + step, secondValid, accumulate);
         }
     }
 
