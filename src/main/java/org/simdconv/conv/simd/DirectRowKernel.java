@@ -225,6 +225,65 @@ final class DirectRowKernel {
         v2.intoMemorySegment(out, at + 2 * step, ORDER);
     }
 
+    /**
+     * Four consecutive output rows of one output channel (a depthwise layer, or a channel left over
+     * from the four-channel blocks): one broadcast per tap serves eight FMA chains (four rows of two
+     * vectors), where one narrow row alone would have one. Input rows of consecutive output rows are
+     * {@code rowStride} floats apart in the packed planes, output rows {@code outRowStride} bytes.
+     */
+    static void fourRows(MemorySegment packed, long firstChannelOffset, long rowStride, long channelSize,
+                         int channels, int[] taps, float[] weights, int weightBase, int weightStride, float init,
+                         MemorySegment out, long outOffset, long outRowStride, int outW, boolean accumulate) {
+        for (int ow = 0; ow < outW; ow += 2 * LANES) {
+            boolean two = outW - ow > LANES;
+            fourRowsOfTwoVectors(packed, firstChannelOffset + ow, rowStride, channelSize, channels, taps, weights,
+                    weightBase, weightStride, init, out, outOffset + (long) ow * Float.BYTES, outRowStride,
+                    two ? SPECIES.maskAll(true) : SPECIES.indexInRange(ow, outW),
+                    two ? SPECIES.indexInRange(ow + LANES, outW) : null, accumulate);
+        }
+    }
+
+    /** {@code second == null}: only the first vector exists (its packed loads would run past the row). */
+    private static void fourRowsOfTwoVectors(MemorySegment packed, long base, long rowStride, long channelSize,
+                                             int channels, int[] taps, float[] weights, int weightBase,
+                                             int weightStride, float init, MemorySegment out, long outAt,
+                                             long outRowStride, VectorMask<Float> first, VectorMask<Float> second,
+                                             boolean accumulate) {
+        FloatVector a00 = FloatVector.broadcast(SPECIES, init), a01 = a00, a10 = a00, a11 = a00;
+        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        long step = (long) LANES * Float.BYTES, rowBytes = rowStride * Float.BYTES;
+        boolean two = second != null;
+        int w = weightBase;
+        for (int c = 0; c < channels; c++) {
+            long channelBase = base + c * channelSize;
+            for (int tap : taps) {
+                FloatVector b = FloatVector.broadcast(SPECIES, weights[w]);
+                w += weightStride;
+                long at = (channelBase + tap) * Float.BYTES;
+                a00 = load(packed, at).fma(b, a00);
+                a10 = load(packed, at + rowBytes).fma(b, a10);
+                a20 = load(packed, at + 2 * rowBytes).fma(b, a20);
+                a30 = load(packed, at + 3 * rowBytes).fma(b, a30);
+                if (two) {
+                    a01 = load(packed, at + step).fma(b, a01);
+                    a11 = load(packed, at + rowBytes + step).fma(b, a11);
+                    a21 = load(packed, at + 2 * rowBytes + step).fma(b, a21);
+                    a31 = load(packed, at + 3 * rowBytes + step).fma(b, a31);
+                }
+            }
+        }
+        storeMasked(a00, out, outAt, first, accumulate);
+        storeMasked(a10, out, outAt + outRowStride, first, accumulate);
+        storeMasked(a20, out, outAt + 2 * outRowStride, first, accumulate);
+        storeMasked(a30, out, outAt + 3 * outRowStride, first, accumulate);
+        if (two) {
+            storeMasked(a01, out, outAt + step, second, accumulate);
+            storeMasked(a11, out, outAt + outRowStride + step, second, accumulate);
+            storeMasked(a21, out, outAt + 2 * outRowStride + step, second, accumulate);
+            storeMasked(a31, out, outAt + 3 * outRowStride + step, second, accumulate);
+        }
+    }
+
     private static void fourVectors(MemorySegment packed, long base, long channelSize, int channels, int[] taps,
                                     float[] weights, int weightBase, int weightStride, float init, MemorySegment out,
                                     long outAt, boolean accumulate) {

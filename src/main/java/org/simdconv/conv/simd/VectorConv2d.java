@@ -62,18 +62,18 @@ public final class VectorConv2d implements Conv2dKernels {
                     long channelBase = (long) ((k / kg) * cg - cFirst) * layout.channelSize();
                     long outPlane = output.byteOffset() + outPlaneBytes * ((long) n * g.k() + k);
                     boolean four = FourChannelBlocks.startsBlock(k, kg) && k + FourChannelBlocks.SIZE <= k1;
-                    for (int oh = 0; oh < g.outH(); oh++) {
-                        long rowBase = channelBase + (long) oh * g.strideH() * layout.rowLength();
-                        long outRow = outPlane + (long) oh * g.outW() * Float.BYTES;
-                        if (four) {
-                            DirectRowKernel.rowsOfFourChannels(packed, rowBase, layout.channelSize(), cg,
-                                    layout.tapOffsets(), weights, k * perChannel, biases, k, output.segment(), outRow,
-                                    outPlaneBytes, g.outW(), false);
-                        } else {
-                            DirectRowKernel.row(packed, rowBase, layout.channelSize(), cg, layout.tapOffsets(), weights,
-                                    FourChannelBlocks.weightBase(k, kg, perChannel), FourChannelBlocks.weightStride(k, kg),
-                                    biases == null ? 0f : biases[k], output.segment(), outRow, g.outW(), false);
+                    long rowStride = (long) g.strideH() * layout.rowLength();
+                    if (four) {
+                        for (int oh = 0; oh < g.outH(); oh++) {
+                            DirectRowKernel.rowsOfFourChannels(packed, channelBase + oh * rowStride,
+                                    layout.channelSize(), cg, layout.tapOffsets(), weights, k * perChannel, biases, k,
+                                    output.segment(), outPlane + (long) oh * g.outW() * Float.BYTES, outPlaneBytes,
+                                    g.outW(), false);
                         }
+                    } else {
+                        singleChannel(layout, packed, channelBase, rowStride, cg, weights,
+                                FourChannelBlocks.weightBase(k, kg, perChannel), FourChannelBlocks.weightStride(k, kg),
+                                biases == null ? 0f : biases[k], output.segment(), outPlane, g.outH(), g.outW(), false);
                     }
                     k += four ? FourChannelBlocks.SIZE : 1;
                 }
@@ -109,18 +109,17 @@ public final class VectorConv2d implements Conv2dKernels {
                     long channelBase = (long) ((c / cg) * kg - kFirst) * layout.channelSize();
                     long inPlane = gradInput.byteOffset() + inPlaneBytes * ((long) n * g.c() + c);
                     boolean four = FourChannelBlocks.startsBlock(c, cg) && c + FourChannelBlocks.SIZE <= c1;
-                    for (int y = 0; y < g.h(); y++) {
-                        long rowBase = channelBase + (long) y * layout.rowLength();
-                        long inRow = inPlane + (long) y * g.w() * Float.BYTES;
-                        if (four) {
-                            DirectRowKernel.rowsOfFourChannels(packed, rowBase, layout.channelSize(), kg,
-                                    layout.tapOffsets(), rotated, c * perChannel, null, 0, gradInput.segment(), inRow,
-                                    inPlaneBytes, g.w(), accumulate);
-                        } else {
-                            DirectRowKernel.row(packed, rowBase, layout.channelSize(), kg, layout.tapOffsets(), rotated,
-                                    FourChannelBlocks.weightBase(c, cg, perChannel), FourChannelBlocks.weightStride(c, cg),
-                                    0f, gradInput.segment(), inRow, g.w(), accumulate);
+                    if (four) {
+                        for (int y = 0; y < g.h(); y++) {
+                            DirectRowKernel.rowsOfFourChannels(packed, channelBase + (long) y * layout.rowLength(),
+                                    layout.channelSize(), kg, layout.tapOffsets(), rotated, c * perChannel, null, 0,
+                                    gradInput.segment(), inPlane + (long) y * g.w() * Float.BYTES, inPlaneBytes, g.w(),
+                                    accumulate);
                         }
+                    } else {
+                        singleChannel(layout, packed, channelBase, layout.rowLength(), kg, rotated,
+                                FourChannelBlocks.weightBase(c, cg, perChannel), FourChannelBlocks.weightStride(c, cg),
+                                0f, gradInput.segment(), inPlane, g.h(), g.w(), accumulate);
                     }
                     c += four ? FourChannelBlocks.SIZE : 1;
                 }
@@ -177,6 +176,24 @@ public final class VectorConv2d implements Conv2dKernels {
         reduceInto(gradWeight, partialWeights, mode);
         if (gradBias != null) {
             reduceInto(gradBias, partialBias, mode);
+        }
+    }
+
+    /** Every row of one output plane, four rows at a time while four are left. */
+    private static void singleChannel(PackedPlanes layout, MemorySegment packed, long channelBase, long rowStride,
+                                      int channels, float[] weights, int weightBase, int weightStride, float init,
+                                      MemorySegment out, long outPlane, int outH, int outW, boolean accumulate) {
+        long outRowBytes = (long) outW * Float.BYTES;
+        int oh = 0;
+        for (; oh + 4 <= outH; oh += 4) {
+            DirectRowKernel.fourRows(packed, channelBase + oh * rowStride, rowStride, layout.channelSize(), channels,
+                    layout.tapOffsets(), weights, weightBase, weightStride, init, out, outPlane + oh * outRowBytes,
+                    outRowBytes, outW, accumulate);
+        }
+        for (; oh < outH; oh++) {
+            DirectRowKernel.row(packed, channelBase + oh * rowStride, layout.channelSize(), channels,
+                    layout.tapOffsets(), weights, weightBase, weightStride, init, out, outPlane + oh * outRowBytes, outW,
+                    accumulate);
         }
     }
 
