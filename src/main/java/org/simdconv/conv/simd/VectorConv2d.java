@@ -199,7 +199,7 @@ public final class VectorConv2d implements Conv2dKernels {
 
     /**
      * One input channel's weight gradients for {@code width} (1 or 4) consecutive output channels:
-     * taps in pairs through the four-channel tile, the rest one channel at a time.
+     * taps in pairs through the four-channel tile, the rest one channel at a time, four taps at a time.
      */
     private static void weightGradientOfChannels(PackedPlanes layout, MemorySegment packed, long channelOffset,
                                                  long rowStride, MemorySegment gradOut, long gradPlane,
@@ -215,7 +215,12 @@ public final class VectorConv2d implements Conv2dKernels {
             }
         }
         for (int j = 0; j < width; j++) {
-            WeightGradientKernel.accumulate(packed, channelOffset, rowStride, taps, t, gradOut,
+            int tj = t;
+            for (; tj + 4 <= taps.length; tj += 4) {
+                WeightGradientKernel.accumulateOneChannelFourTaps(packed, channelOffset, rowStride, taps, tj, gradOut,
+                        gradPlane + j * gradPlaneBytes, outH, outW, partial, partialBase + j * channelStride);
+            }
+            WeightGradientKernel.accumulate(packed, channelOffset, rowStride, taps, tj, gradOut,
                     gradPlane + j * gradPlaneBytes, outH, outW, partial, partialBase + j * channelStride);
         }
     }

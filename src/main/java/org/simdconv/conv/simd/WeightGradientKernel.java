@@ -17,7 +17,8 @@ import jdk.incubator.vector.VectorMask;
  * The main tile ({@link #accumulateFourChannelsTwoTaps}) keeps four output channels times two taps
  * in eight accumulators while it sweeps a whole plane: per vector of columns, four gradient loads
  * and two input loads feed eight FMAs, where one (channel, tap) alone needs two loads per FMA.
- * Eight accumulators and six operands fit AVX2's sixteen registers. Every tile sums each
+ * Eight accumulators and six operands fit AVX2's sixteen registers. A single output channel takes
+ * four taps at a time instead ({@link #accumulateOneChannelFourTaps}). Every tile sums each
  * (channel, tap) in the same order and adds its lanes in order, so the tile a weight falls in
  * never changes its value. Lanes past the end of an output row are loaded as zero (both operands),
  * so they add nothing.
@@ -109,6 +110,36 @@ final class WeightGradientKernel {
         partial[partialBase + 2 * channelStride + 1] += sumLanesInOrder(a21);
         partial[partialBase + 3 * channelStride] += sumLanesInOrder(a30);
         partial[partialBase + 3 * channelStride + 1] += sumLanesInOrder(a31);
+    }
+
+    /**
+     * Taps {@code tap0..tap3} of one output channel (a depthwise layer, or a channel outside the
+     * four-channel blocks): one gradient load feeds four FMA chains.
+     */
+    static void accumulateOneChannelFourTaps(MemorySegment packed, long channelOffset, long rowStride, int[] taps,
+                                             int firstTap, MemorySegment gradOut, long gradOffset, int outH, int outW,
+                                             float[] partial, int partialBase) {
+        int tap0 = taps[firstTap], tap1 = taps[firstTap + 1], tap2 = taps[firstTap + 2], tap3 = taps[firstTap + 3];
+        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+        VectorMask<Float> all = SPECIES.maskAll(true);
+        for (int oh = 0; oh < outH; oh++) {
+            long gradRow = gradOffset + (long) oh * outW * Float.BYTES;
+            long inputRow = channelOffset + oh * rowStride;
+            for (int ow = 0; ow < outW; ow += LANES) {
+                boolean tail = ow + LANES > outW;
+                VectorMask<Float> valid = tail ? SPECIES.indexInRange(ow, outW) : all;
+                FloatVector d = load(gradOut, gradRow + (long) ow * Float.BYTES, valid, tail);
+                a0 = d.fma(load(packed, (inputRow + tap0 + ow) * Float.BYTES, valid, tail), a0);
+                a1 = d.fma(load(packed, (inputRow + tap1 + ow) * Float.BYTES, valid, tail), a1);
+                a2 = d.fma(load(packed, (inputRow + tap2 + ow) * Float.BYTES, valid, tail), a2);
+                a3 = d.fma(load(packed, (inputRow + tap3 + ow) * Float.BYTES, valid, tail), a3);
+            }
+        }
+        int at = partialBase + firstTap;
+        partial[at] += sumLanesInOrder(a0);
+        partial[at + 1] += sumLanesInOrder(a1);
+        partial[at + 2] += sumLanesInOrder(a2);
+        partial[at + 3] += sumLanesInOrder(a3);
     }
 
     private static FloatVector load(MemorySegment segment, long byteOffset, VectorMask<Float> valid, boolean masked) {
