@@ -54,4 +54,25 @@ final class FourChannelBlocks {
     static int weightStride(int k, int perGroup) {
         return inBlock(k, perGroup) ? SIZE : 1;
     }
+
+    /**
+     * The output channels {@code [from, to)} of one task, as the first channels of the full blocks
+     * that lie inside the range and the single channels left.
+     */
+    record ChannelTiles(int[] blockStarts, int[] singles) {
+    }
+
+    static ChannelTiles tiles(int from, int to, int perGroup) {
+        java.util.List<Integer> blocks = new java.util.ArrayList<>(), singles = new java.util.ArrayList<>();
+        for (int k = from; k < to; ) {
+            if (startsBlock(k, perGroup) && k + SIZE <= to) {
+                blocks.add(k);
+                k += SIZE;
+            } else {
+                singles.add(k++);
+            }
+        }
+        return new ChannelTiles(blocks.stream().mapToInt(Integer::intValue).toArray(),
+                singles.stream().mapToInt(Integer::intValue).toArray());
+    }
 }

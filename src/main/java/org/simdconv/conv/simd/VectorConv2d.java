@@ -58,24 +58,25 @@ public final class VectorConv2d implements Conv2dKernels {
                 layout.pack(input.segment(), input.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + cFirst),
                         cEnd - cFirst, g.h(), g.w(), 1, 1, g.padTop(), g.padLeft(), packed);
                 long outPlaneBytes = planeBytes(g.outH(), g.outW());
-                for (int k = k0; k < k1; ) {
-                    long channelBase = (long) ((k / kg) * cg - cFirst) * layout.channelSize();
-                    long outPlane = output.byteOffset() + outPlaneBytes * ((long) n * g.k() + k);
-                    boolean four = FourChannelBlocks.startsBlock(k, kg) && k + FourChannelBlocks.SIZE <= k1;
-                    long rowStride = (long) g.strideH() * layout.rowLength();
-                    if (four) {
-                        for (int oh = 0; oh < g.outH(); oh++) {
-                            DirectRowKernel.rowsOfFourChannels(packed, channelBase + oh * rowStride,
-                                    layout.channelSize(), cg, layout.tapOffsets(), weights, k * perChannel, biases, k,
-                                    output.segment(), outPlane + (long) oh * g.outW() * Float.BYTES, outPlaneBytes,
-                                    g.outW(), false);
-                        }
-                    } else {
-                        singleChannel(layout, packed, channelBase, rowStride, cg, weights,
-                                FourChannelBlocks.weightBase(k, kg, perChannel), FourChannelBlocks.weightStride(k, kg),
-                                biases == null ? 0f : biases[k], output.segment(), outPlane, g.outH(), g.outW(), false);
+                long rowStride = (long) g.strideH() * layout.rowLength();
+                FourChannelBlocks.ChannelTiles tiles = FourChannelBlocks.tiles(k0, k1, kg);
+                // Output rows outermost: the few packed input rows one output row needs stay in L2
+                // while every block of output channels uses them.
+                for (int oh = 0; oh < g.outH(); oh++) {
+                    for (int k : tiles.blockStarts()) {
+                        DirectRowKernel.rowsOfFourChannels(packed,
+                                (long) ((k / kg) * cg - cFirst) * layout.channelSize() + oh * rowStride,
+                                layout.channelSize(), cg, layout.tapOffsets(), weights, k * perChannel, biases, k,
+                                output.segment(),
+                                output.byteOffset() + outPlaneBytes * ((long) n * g.k() + k) + (long) oh * g.outW() * Float.BYTES,
+                                outPlaneBytes, g.outW(), false);
                     }
-                    k += four ? FourChannelBlocks.SIZE : 1;
+                }
+                for (int k : tiles.singles()) {
+                    singleChannel(layout, packed, (long) ((k / kg) * cg - cFirst) * layout.channelSize(), rowStride, cg,
+                            weights, FourChannelBlocks.weightBase(k, kg, perChannel), FourChannelBlocks.weightStride(k, kg),
+                            biases == null ? 0f : biases[k], output.segment(),
+                            output.byteOffset() + outPlaneBytes * ((long) n * g.k() + k), g.outH(), g.outW(), false);
                 }
             }
         });
@@ -105,23 +106,22 @@ public final class VectorConv2d implements Conv2dKernels {
                         gradOutput.byteOffset() + planeBytes(g.outH(), g.outW()) * ((long) n * g.k() + kFirst),
                         kEnd - kFirst, g.outH(), g.outW(), g.strideH(), g.strideW(), padTop, padLeft, packed);
                 long inPlaneBytes = planeBytes(g.h(), g.w());
-                for (int c = c0; c < c1; ) {
-                    long channelBase = (long) ((c / cg) * kg - kFirst) * layout.channelSize();
-                    long inPlane = gradInput.byteOffset() + inPlaneBytes * ((long) n * g.c() + c);
-                    boolean four = FourChannelBlocks.startsBlock(c, cg) && c + FourChannelBlocks.SIZE <= c1;
-                    if (four) {
-                        for (int y = 0; y < g.h(); y++) {
-                            DirectRowKernel.rowsOfFourChannels(packed, channelBase + (long) y * layout.rowLength(),
-                                    layout.channelSize(), kg, layout.tapOffsets(), rotated, c * perChannel, null, 0,
-                                    gradInput.segment(), inPlane + (long) y * g.w() * Float.BYTES, inPlaneBytes, g.w(),
-                                    accumulate);
-                        }
-                    } else {
-                        singleChannel(layout, packed, channelBase, layout.rowLength(), kg, rotated,
-                                FourChannelBlocks.weightBase(c, cg, perChannel), FourChannelBlocks.weightStride(c, cg),
-                                0f, gradInput.segment(), inPlane, g.h(), g.w(), accumulate);
+                FourChannelBlocks.ChannelTiles tiles = FourChannelBlocks.tiles(c0, c1, cg);
+                for (int y = 0; y < g.h(); y++) { // rows outermost, as in forward
+                    for (int c : tiles.blockStarts()) {
+                        DirectRowKernel.rowsOfFourChannels(packed,
+                                (long) ((c / cg) * kg - kFirst) * layout.channelSize() + (long) y * layout.rowLength(),
+                                layout.channelSize(), kg, layout.tapOffsets(), rotated, c * perChannel, null, 0,
+                                gradInput.segment(),
+                                gradInput.byteOffset() + inPlaneBytes * ((long) n * g.c() + c) + (long) y * g.w() * Float.BYTES,
+                                inPlaneBytes, g.w(), accumulate);
                     }
-                    c += four ? FourChannelBlocks.SIZE : 1;
+                }
+                for (int c : tiles.singles()) {
+                    singleChannel(layout, packed, (long) ((c / cg) * kg - kFirst) * layout.channelSize(),
+                            layout.rowLength(), kg, rotated, FourChannelBlocks.weightBase(c, cg, perChannel),
+                            FourChannelBlocks.weightStride(c, cg), 0f, gradInput.segment(),
+                            gradInput.byteOffset() + inPlaneBytes * ((long) n * g.c() + c), g.h(), g.w(), accumulate);
                 }
             }
         });
