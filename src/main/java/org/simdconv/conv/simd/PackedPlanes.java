@@ -10,10 +10,9 @@ import java.lang.foreign.ValueLayout;
  * {@code q, q+sw, q+2sw, ...}. Output columns {@code ow, ow+1, ...} of tap column {@code s} then read
  * phase {@code (s*dw) mod sw}, consecutive elements from {@code ow + (s*dw) div sw}.
  *
- * <p>The source plane may itself be virtual: with an insertion factor above 1 it is the seed's
- * zero-inserted gradient (element {@code (y, x)} is {@code src[y/ih][x/iw]} when both divide, else 0),
- * read in place, so backward-data runs on the same kernel as forward without materialising it.
- * Negative padding crops the source instead.
+ * <p>Negative padding crops the source instead. Backward-data at stride 1 packs the gradient the
+ * same way, padded by the kernel extent; at larger strides it is split into stride phases
+ * ({@link StridedBackwardData}), so no zero-inserted gradient is ever built here.
  *
  * <p>Layout of one channel, in floats: {@code [phase][row][column]}, rows of {@link #rowLength()}
  * floats (a multiple of the vector length, so rows start on cache lines).
@@ -27,6 +26,19 @@ final class PackedPlanes {
     private final int rowLength;
     private final int outW;
     private final int[] tapOffsets;
+
+    private PackedPlanes(int rows, int rowLength) {
+        this.phases = 1;
+        this.rows = rows;
+        this.rowLength = rowLength;
+        this.outW = 0;
+        this.tapOffsets = new int[0];
+    }
+
+    /** A plain layout of {@code rows} rows of {@code rowLength} floats (one phase, no taps of its own). */
+    static PackedPlanes plain(int rows, int rowLength) {
+        return new PackedPlanes(rows, rowLength);
+    }
 
     /**
      * The layout for an output of {@code outH x outW} computed with the given strides and an
@@ -73,13 +85,11 @@ final class PackedPlanes {
      * Packs {@code channels} planes of a contiguous NCHW source, starting at byte {@code srcOffset},
      * each {@code srcH x srcW}, into {@code dst} (channel after channel).
      *
-     * @param insertH zero rows inserted between source rows, plus one (1 = none)
-     * @param insertW zero columns inserted between source columns, plus one
-     * @param padTop  padded row 0 is virtual source row {@code -padTop} (negative crops)
+     * @param padTop  padded row 0 is source row {@code -padTop} (negative crops)
      * @param padLeft padded column 0 is virtual source column {@code -padLeft}
      */
-    void pack(MemorySegment src, long srcOffset, int channels, int srcH, int srcW, int insertH, int insertW,
-              int padTop, int padLeft, MemorySegment dst) {
+    void pack(MemorySegment src, long srcOffset, int channels, int srcH, int srcW, int padTop, int padLeft,
+              MemorySegment dst) {
         long planeBytes = (long) srcH * srcW * Float.BYTES;
         RowBuffers buffers = new RowBuffers(new float[srcW], new float[rowLength]);
         for (int c = 0; c < channels; c++) {
@@ -88,12 +98,12 @@ final class PackedPlanes {
                 for (int y = 0; y < rows; y++) {
                     long dstRow = ((c * channelSize()) + ((long) q * rows + y) * rowLength) * Float.BYTES;
                     int vy = y - padTop;
-                    if (vy < 0 || vy % insertH != 0 || vy / insertH >= srcH) {
+                    if (vy < 0 || vy >= srcH) {
                         dst.asSlice(dstRow, (long) rowLength * Float.BYTES).fill((byte) 0);
                         continue;
                     }
-                    long srcRow = srcPlane + (long) (vy / insertH) * srcW * Float.BYTES;
-                    packRow(src, srcRow, srcW, insertW, q - padLeft, dst, dstRow, buffers);
+                    long srcRow = srcPlane + (long) vy * srcW * Float.BYTES;
+                    packRow(src, srcRow, srcW, q - padLeft, dst, dstRow, buffers);
                 }
             }
         }
@@ -103,10 +113,10 @@ final class PackedPlanes {
     private record RowBuffers(float[] source, float[] packed) {
     }
 
-    /** Packed element {@code t} of this row is virtual column {@code t*phases + first}. */
-    private void packRow(MemorySegment src, long srcRow, int srcW, int insertW, int first,
+    /** Packed element {@code t} of this row is source column {@code t*phases + first}. */
+    private void packRow(MemorySegment src, long srcRow, int srcW, int first,
                          MemorySegment dst, long dstRow, RowBuffers buffers) {
-        if (phases == 1 && insertW == 1) {
+        if (phases == 1) {
             // The common case is a shifted copy: zeros, a block of the source row, zeros.
             int from = Math.max(0, -first);
             int to = Math.min(rowLength, srcW - first);
@@ -120,26 +130,15 @@ final class PackedPlanes {
             dst.asSlice(dstRow + (long) to * Float.BYTES, (long) (rowLength - to) * Float.BYTES).fill((byte) 0);
             return;
         }
-        // Strided (a stride phase) or spread out (zero insertion): one bulk copy in, plain array
-        // loops without a division per element, one bulk copy out.
+        // A stride phase: one bulk copy in, a plain strided array loop, one bulk copy out.
         float[] row = buffers.source(), out = buffers.packed();
         MemorySegment.copy(src, FLOAT, srcRow, row, 0, srcW);
         java.util.Arrays.fill(out, 0f);
-        if (insertW == 1) {
-            // out[t] = row[t*phases + first] where that column exists
-            int from = Math.max(0, Math.ceilDiv(-first, phases));
-            int to = Math.min(rowLength, Math.ceilDiv(srcW - first, phases));
-            for (int t = from, x = from * phases + first; t < to; t++, x += phases) {
-                out[t] = row[x];
-            }
-        } else {
-            // column j of the source sits at virtual column j*insertW, packed at (j*insertW - first)/phases
-            for (int j = 0; j < srcW; j++) {
-                int v = j * insertW - first;
-                if (v >= 0 && v % phases == 0 && v / phases < rowLength) {
-                    out[v / phases] = row[j];
-                }
-            }
+        // out[t] = row[t*phases + first] where that column exists
+        int from = Math.max(0, Math.ceilDiv(-first, phases));
+        int to = Math.min(rowLength, Math.ceilDiv(srcW - first, phases));
+        for (int t = from, x = from * phases + first; t < to; t++, x += phases) {
+            out[t] = row[x];
         }
         MemorySegment.copy(out, 0, dst, FLOAT, dstRow, rowLength);
     }

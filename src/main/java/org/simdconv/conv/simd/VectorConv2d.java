@@ -17,10 +17,14 @@ import org.simdconv.tensor.Tensor;
  * <p>Each task takes one batch item (and, when there are fewer items than threads, a slice of the
  * output channels), packs the input planes it needs into a confined arena ({@link PackedPlanes}:
  * padding written out, stride phases split) and runs {@link DirectRowKernel} on every output row.
- * Backward-data is the same kernel on the transformed problem the seeds derive: the gradient,
- * zero-inserted by the stride and padded (both virtual, done while packing), cross-correlated at
- * stride 1 with the kernels rotated by 180 degrees and transposed. Backward-weights sums per-task
- * partial gradients in a fixed order, so results depend on the thread count but not on scheduling.
+ * Backward-data at stride 1 is the same kernel on the transformed problem the seeds derive: the
+ * gradient padded by the kernel extent, cross-correlated with the kernels rotated by 180 degrees and
+ * transposed; at larger strides it is split into stride phases instead of inserting zeros
+ * ({@link StridedBackwardData}). Backward-weights sums per-task partial gradients in a fixed order,
+ * so results depend on the thread count but not on scheduling.
+ *
+ * <p>Output rows are the outer loop and blocks of four output channels the inner one, so the few
+ * packed input rows an output row needs stay in L2 while every block uses them.
  *
  * <p>Loaded only reflectively, by {@code KernelSelection}, when {@code jdk.incubator.vector} is present.
  */
@@ -56,7 +60,7 @@ public final class VectorConv2d implements Conv2dKernels {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment packed = allocate(arena, layout, cEnd - cFirst);
                 layout.pack(input.segment(), input.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + cFirst),
-                        cEnd - cFirst, g.h(), g.w(), 1, 1, g.padTop(), g.padLeft(), packed);
+                        cEnd - cFirst, g.h(), g.w(), g.padTop(), g.padLeft(), packed);
                 long outPlaneBytes = planeBytes(g.outH(), g.outW());
                 long rowStride = (long) g.strideH() * layout.rowLength();
                 FourChannelBlocks.ChannelTiles tiles = FourChannelBlocks.tiles(k0, k1, kg);
@@ -86,14 +90,21 @@ public final class VectorConv2d implements Conv2dKernels {
     public void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput,
                              Accumulation mode, Parallelism par) {
         int perChannel = g.filtersPerGroup() * g.r() * g.s();
+        int splits = WorkSplit.channelSplits(g.n(), g.c(), par.threads());
+        boolean accumulate = mode == Accumulation.ACCUMULATE;
+        if (g.strideH() > 1 || g.strideW() > 1) {
+            StridedBackwardData strided = new StridedBackwardData(g, weight.toArray());
+            par.forEach(g.n() * splits, task -> strided.run(task / splits,
+                    WorkSplit.start(g.c(), splits, task % splits), WorkSplit.start(g.c(), splits, task % splits + 1),
+                    gradOutput, gradInput, accumulate));
+            return;
+        }
         float[] rotated = FourChannelBlocks.interleave(rotatedTransposed(g, weight.toArray()), g.c(),
                 g.channelsPerGroup(), perChannel);
         PackedPlanes layout = new PackedPlanes(g.h(), g.w(), 1, 1, g.r(), g.s(), g.dilationH(), g.dilationW(), LANES);
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
         int padTop = g.dilationH() * (g.r() - 1) - g.padTop();
         int padLeft = g.dilationW() * (g.s() - 1) - g.padLeft();
-        boolean accumulate = mode == Accumulation.ACCUMULATE;
-        int splits = WorkSplit.channelSplits(g.n(), g.c(), par.threads());
         par.forEach(g.n() * splits, task -> {
             int n = task / splits;
             int c0 = WorkSplit.start(g.c(), splits, task % splits);
@@ -104,7 +115,7 @@ public final class VectorConv2d implements Conv2dKernels {
                 MemorySegment packed = allocate(arena, layout, kEnd - kFirst);
                 layout.pack(gradOutput.segment(),
                         gradOutput.byteOffset() + planeBytes(g.outH(), g.outW()) * ((long) n * g.k() + kFirst),
-                        kEnd - kFirst, g.outH(), g.outW(), g.strideH(), g.strideW(), padTop, padLeft, packed);
+                        kEnd - kFirst, g.outH(), g.outW(), padTop, padLeft, packed);
                 long inPlaneBytes = planeBytes(g.h(), g.w());
                 FourChannelBlocks.ChannelTiles tiles = FourChannelBlocks.tiles(c0, c1, cg);
                 for (int y = 0; y < g.h(); y++) { // rows outermost, as in forward
@@ -150,7 +161,7 @@ public final class VectorConv2d implements Conv2dKernels {
                 for (int n = n0; n < n1; n++) {
                     layout.pack(input.segment(),
                             input.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + cFirst),
-                            cEnd - cFirst, g.h(), g.w(), 1, 1, g.padTop(), g.padLeft(), packed);
+                            cEnd - cFirst, g.h(), g.w(), g.padTop(), g.padLeft(), packed);
                     for (int k = k0; k < k1; ) {
                         int width = FourChannelBlocks.startsBlock(k, kg) && k + FourChannelBlocks.SIZE <= k1
                                 ? FourChannelBlocks.SIZE : 1;
