@@ -8,7 +8,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code simdconv} command line: {@code simdconv conv2d ...} runs one convolution on {@code .npy}
- * files, {@code simdconv learn-kernel} runs the kernel-learning demo of seed 001, 17.3.7.
+ * files, {@code simdconv learn-kernel} runs the kernel-learning demo of seed 001, 17.3.7. The
+ * benchmark commands {@code simdconv bench} and {@code simdconv peak} are not here: the launcher runs
+ * them from the JMH module ({@code org.simdconv.jmh.BenchCli}), and only the help mentions them.
  *
  * <p>Exit codes: 0 success; 1 failure (a demo that did not learn its kernel, a file that cannot be
  * written, an internal error); 2 bad usage or bad input (unknown option, bad value, unreadable or
@@ -19,6 +21,11 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "2-D convolution on the CPU with the Java Vector API over off-heap memory.",
+        // The benchmark commands live in the JMH module (org.simdconv.jmh.BenchCli); the ./simdconv
+        // launcher hands them there, so this command line has no JMH dependency.
+        footer = {"",
+            "Benchmarks: simdconv bench, simdconv peak (run from the jmh module;",
+            "see simdconv bench --help and simdconv peak --help)."},
         subcommands = {Conv2dCommand.class, LearnKernelCommand.class, CommandLine.HelpCommand.class})
 public final class SimdconvCli implements Runnable {
 

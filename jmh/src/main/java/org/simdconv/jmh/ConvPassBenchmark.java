@@ -27,7 +27,14 @@ import org.simdconv.tensor.Tensor;
 /**
  * Time of one pass of one shape of {@code conv-shapes.csv}, on the public NCHW entry points.
  * GFLOP/s = {@code 2 N K (C/g) R S Ho Wo} / time, the same nominal count for every pass (printed by
- * {@link #printFlops} at set-up, so reports can convert).
+ * {@link #printFlops} at set-up, so reports can convert). {@code simdconv bench}
+ * ({@link org.simdconv.jmh.report.BenchCommand}) runs this benchmark and makes the report.
+ *
+ * <p>Passes: {@code fwd}, {@code fwd_nchw}, {@code bwd_data}, {@code bwd_weights}. {@code fwd} is the
+ * forward kernel on the library's native layout and {@code fwd_nchw} the NCHW entry point with its
+ * layout conversions (oneDNN's {@code fwd} and {@code fwd_e2e}). Today every entry point of the
+ * library is NCHW and there is no conversion, so both run the same {@link Conv2d#forward}; the two
+ * names are kept so that reports stay comparable when a blocked layout arrives.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -41,7 +48,8 @@ public class ConvPassBenchmark {
             "resnet_3x3_deep", "mobilenet_dw3x3"})
     public String shape;
 
-    @Param({"fwd", "bwd_data", "bwd_weights"})
+    /** The ids of {@link org.simdconv.jmh.report.Pass}, in its order. */
+    @Param({"fwd", "fwd_nchw", "bwd_data", "bwd_weights"})
     public String pass;
 
     @Param({"simd"})
@@ -85,10 +93,10 @@ public class ConvPassBenchmark {
     @Benchmark
     public Tensor run() {
         switch (pass) {
-            case "fwd" -> conv.forward(input, weight, bias, output);
+            case "fwd", "fwd_nchw" -> conv.forward(input, weight, bias, output);   // both NCHW today
             case "bwd_data" -> conv.backwardData(gradOutput, weight, gradInput, Accumulation.OVERWRITE);
             case "bwd_weights" -> conv.backwardWeights(input, gradOutput, gradWeight, gradBias, Accumulation.OVERWRITE);
-            default -> throw new IllegalArgumentException("pass must be fwd, bwd_data or bwd_weights, got " + pass);
+            default -> throw new IllegalArgumentException("pass must be fwd, fwd_nchw, bwd_data or bwd_weights, got " + pass);
         }
         return output;
     }

@@ -1,0 +1,74 @@
+package org.simdconv.jmh.report;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * The passes that {@code simdconv bench} times, by their ids in the benchmark
+ * ({@link org.simdconv.jmh.ConvPassBenchmark}'s {@code pass} parameter) and in the peer's CSV.
+ *
+ * <p>{@link #FWD} is the forward kernel on the library's native layout, {@link #FWD_NCHW} the NCHW
+ * entry point including its layout conversions. Every entry point of the library is NCHW today, so
+ * both time the same {@code Conv2d.forward}; they are kept apart so that reports line up with the
+ * peer's {@code fwd} and {@code fwd_e2e} and stay meaningful when a blocked layout arrives.
+ */
+public enum Pass {
+    FWD("fwd", "fwd"),
+    FWD_NCHW("fwd_nchw", "fwd_e2e"),
+    BWD_DATA("bwd_data", "bwd_data"),
+    BWD_WEIGHTS("bwd_weights", "bwd_wei");
+
+    private final String id;
+    private final String peerId;
+
+    Pass(String id, String peerId) {
+        this.id = id;
+        this.peerId = peerId;
+    }
+
+    /** The id in the benchmark and in our CSV: fwd, fwd_nchw, bwd_data, bwd_weights. */
+    public String id() {
+        return id;
+    }
+
+    /** The id of the same pass in the peer's (oneDNN harness's) CSV: fwd, fwd_e2e, bwd_data, bwd_wei. */
+    public String peerId() {
+        return peerId;
+    }
+
+    /** All ids, comma-separated, in order. */
+    public static String allIds() {
+        return Arrays.stream(values()).map(Pass::id).collect(Collectors.joining(","));
+    }
+
+    /** The pass with that id (case-insensitive). */
+    public static Pass of(String id) {
+        String wanted = id.strip().toLowerCase(Locale.ROOT);
+        for (Pass pass : values()) {
+            if (pass.id.equals(wanted)) {
+                return pass;
+            }
+        }
+        throw new IllegalArgumentException("unknown pass '" + id.strip() + "' (passes: "
+                + allIds().replace(",", ", ") + ")");
+    }
+
+    /** A comma-separated list of ids, in the given order, each once. */
+    public static List<Pass> parseList(String list) {
+        List<Pass> passes = new ArrayList<>();
+        for (String part : list.split(",", -1)) {
+            if (part.isBlank()) {
+                throw new IllegalArgumentException("--passes '" + list + "': empty pass name (passes: "
+                        + allIds().replace(",", ", ") + ")");
+            }
+            Pass pass = of(part);
+            if (!passes.contains(pass)) {
+                passes.add(pass);
+            }
+        }
+        return List.copyOf(passes);
+    }
+}
