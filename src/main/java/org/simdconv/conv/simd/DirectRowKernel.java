@@ -127,13 +127,14 @@ final class DirectRowKernel {
             }
         }
         VectorMask<Float> all = SPECIES.maskAll(true);
-        for (int j = 0; j < 4; j++) {
-            FloatVector first = j == 0 ? a00 : j == 1 ? a10 : j == 2 ? a20 : a30;
-            FloatVector second = j == 0 ? a01 : j == 1 ? a11 : j == 2 ? a21 : a31;
-            long at = outAt + j * outChannelStride;
-            storeMasked(first, out, at, all, accumulate);
-            storeMasked(second, out, at + step, secondValid, accumulate);
-        }
+        storeMasked(a00, out, outAt, all, accumulate);
+        storeMasked(a01, out, outAt + step, secondValid, accumulate);
+        storeMasked(a10, out, outAt + outChannelStride, all, accumulate);
+        storeMasked(a11, out, outAt + outChannelStride + step, secondValid, accumulate);
+        storeMasked(a20, out, outAt + 2 * outChannelStride, all, accumulate);
+        storeMasked(a21, out, outAt + 2 * outChannelStride + step, secondValid, accumulate);
+        storeMasked(a30, out, outAt + 3 * outChannelStride, all, accumulate);
+        storeMasked(a31, out, outAt + 3 * outChannelStride + step, secondValid, accumulate);
     }
 
     /** The narrow tile: four channels of one vector, four independent FMA chains instead of one. */
@@ -234,25 +235,26 @@ final class DirectRowKernel {
     static void fourRows(MemorySegment packed, long firstChannelOffset, long rowStride, long channelSize,
                          int channels, int[] taps, float[] weights, int weightBase, int weightStride, float init,
                          MemorySegment out, long outOffset, long outRowStride, int outW, boolean accumulate) {
-        for (int ow = 0; ow < outW; ow += 2 * LANES) {
-            boolean two = outW - ow > LANES;
+        int ow = 0;
+        for (; outW - ow > LANES; ow += 2 * LANES) {
             fourRowsOfTwoVectors(packed, firstChannelOffset + ow, rowStride, channelSize, channels, taps, weights,
                     weightBase, weightStride, init, out, outOffset + (long) ow * Float.BYTES, outRowStride,
-                    two ? SPECIES.maskAll(true) : SPECIES.indexInRange(ow, outW),
-                    two ? SPECIES.indexInRange(ow + LANES, outW) : null, accumulate);
+                    SPECIES.indexInRange(ow + LANES, outW), accumulate);
+        }
+        if (ow < outW) { // one vector left: its neighbour's packed loads would run past the row
+            fourRowsOfOneVector(packed, firstChannelOffset + ow, rowStride, channelSize, channels, taps, weights,
+                    weightBase, weightStride, init, out, outOffset + (long) ow * Float.BYTES, outRowStride,
+                    SPECIES.indexInRange(ow, outW), accumulate);
         }
     }
 
-    /** {@code second == null}: only the first vector exists (its packed loads would run past the row). */
     private static void fourRowsOfTwoVectors(MemorySegment packed, long base, long rowStride, long channelSize,
                                              int channels, int[] taps, float[] weights, int weightBase,
                                              int weightStride, float init, MemorySegment out, long outAt,
-                                             long outRowStride, VectorMask<Float> first, VectorMask<Float> second,
-                                             boolean accumulate) {
+                                             long outRowStride, VectorMask<Float> second, boolean accumulate) {
         FloatVector a00 = FloatVector.broadcast(SPECIES, init), a01 = a00, a10 = a00, a11 = a00;
         FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
         long step = (long) LANES * Float.BYTES, rowBytes = rowStride * Float.BYTES;
-        boolean two = second != null;
         int w = weightBase;
         for (int c = 0; c < channels; c++) {
             long channelBase = base + c * channelSize;
@@ -261,27 +263,49 @@ final class DirectRowKernel {
                 w += weightStride;
                 long at = (channelBase + tap) * Float.BYTES;
                 a00 = load(packed, at).fma(b, a00);
+                a01 = load(packed, at + step).fma(b, a01);
                 a10 = load(packed, at + rowBytes).fma(b, a10);
+                a11 = load(packed, at + rowBytes + step).fma(b, a11);
                 a20 = load(packed, at + 2 * rowBytes).fma(b, a20);
+                a21 = load(packed, at + 2 * rowBytes + step).fma(b, a21);
                 a30 = load(packed, at + 3 * rowBytes).fma(b, a30);
-                if (two) {
-                    a01 = load(packed, at + step).fma(b, a01);
-                    a11 = load(packed, at + rowBytes + step).fma(b, a11);
-                    a21 = load(packed, at + 2 * rowBytes + step).fma(b, a21);
-                    a31 = load(packed, at + 3 * rowBytes + step).fma(b, a31);
-                }
+                a31 = load(packed, at + 3 * rowBytes + step).fma(b, a31);
             }
         }
-        storeMasked(a00, out, outAt, first, accumulate);
-        storeMasked(a10, out, outAt + outRowStride, first, accumulate);
-        storeMasked(a20, out, outAt + 2 * outRowStride, first, accumulate);
-        storeMasked(a30, out, outAt + 3 * outRowStride, first, accumulate);
-        if (two) {
-            storeMasked(a01, out, outAt + step, second, accumulate);
-            storeMasked(a11, out, outAt + outRowStride + step, second, accumulate);
-            storeMasked(a21, out, outAt + 2 * outRowStride + step, second, accumulate);
-            storeMasked(a31, out, outAt + 3 * outRowStride + step, second, accumulate);
+        VectorMask<Float> all = SPECIES.maskAll(true);
+        storeMasked(a00, out, outAt, all, accumulate);
+        storeMasked(a01, out, outAt + step, second, accumulate);
+        storeMasked(a10, out, outAt + outRowStride, all, accumulate);
+        storeMasked(a11, out, outAt + outRowStride + step, second, accumulate);
+        storeMasked(a20, out, outAt + 2 * outRowStride, all, accumulate);
+        storeMasked(a21, out, outAt + 2 * outRowStride + step, second, accumulate);
+        storeMasked(a30, out, outAt + 3 * outRowStride, all, accumulate);
+        storeMasked(a31, out, outAt + 3 * outRowStride + step, second, accumulate);
+    }
+
+    private static void fourRowsOfOneVector(MemorySegment packed, long base, long rowStride, long channelSize,
+                                            int channels, int[] taps, float[] weights, int weightBase,
+                                            int weightStride, float init, MemorySegment out, long outAt,
+                                            long outRowStride, VectorMask<Float> valid, boolean accumulate) {
+        FloatVector a0 = FloatVector.broadcast(SPECIES, init), a1 = a0, a2 = a0, a3 = a0;
+        long rowBytes = rowStride * Float.BYTES;
+        int w = weightBase;
+        for (int c = 0; c < channels; c++) {
+            long channelBase = base + c * channelSize;
+            for (int tap : taps) {
+                FloatVector b = FloatVector.broadcast(SPECIES, weights[w]);
+                w += weightStride;
+                long at = (channelBase + tap) * Float.BYTES;
+                a0 = load(packed, at).fma(b, a0);
+                a1 = load(packed, at + rowBytes).fma(b, a1);
+                a2 = load(packed, at + 2 * rowBytes).fma(b, a2);
+                a3 = load(packed, at + 3 * rowBytes).fma(b, a3);
+            }
         }
+        storeMasked(a0, out, outAt, valid, accumulate);
+        storeMasked(a1, out, outAt + outRowStride, valid, accumulate);
+        storeMasked(a2, out, outAt + 2 * outRowStride, valid, accumulate);
+        storeMasked(a3, out, outAt + 3 * outRowStride, valid, accumulate);
     }
 
     private static void fourVectors(MemorySegment packed, long base, long channelSize, int channels, int[] taps,

@@ -76,30 +76,43 @@ final class WeightGradientKernel {
                                               int outH, int outW, float[] partial, int partialBase, int channelStride) {
         FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a10 = a00, a11 = a00;
         FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-        VectorMask<Float> all = SPECIES.maskAll(true);
+        int full = outW - outW % LANES;
+        VectorMask<Float> tail = SPECIES.indexInRange(full, outW);
+        long s1 = gradChannelStride, s2 = 2 * gradChannelStride, s3 = 3 * gradChannelStride;
+        // Full vectors unmasked, then the tail masked: the same lanes in the same order as accumulate().
+        // No vector passes through a conditional expression: C2 would have to box it.
         for (int oh = 0; oh < outH; oh++) {
             long gradRow = gradOffset + (long) oh * outW * Float.BYTES;
             long inputRow = channelOffset + oh * rowStride;
-            // Full vectors unmasked, the one crossing the row's end masked: the same lanes in the same
-            // order as accumulate().
-            for (int ow = 0; ow < outW; ow += LANES) {
-                boolean tail = ow + LANES > outW;
-                VectorMask<Float> valid = tail ? SPECIES.indexInRange(ow, outW) : all;
+            for (int ow = 0; ow < full; ow += LANES) {
                 long g = gradRow + (long) ow * Float.BYTES;
-                FloatVector x0 = load(packed, (inputRow + tap0 + ow) * Float.BYTES, valid, tail);
-                FloatVector x1 = load(packed, (inputRow + tap1 + ow) * Float.BYTES, valid, tail);
-                FloatVector d = load(gradOut, g, valid, tail);
-                a00 = d.fma(x0, a00);
-                a01 = d.fma(x1, a01);
-                d = load(gradOut, g + gradChannelStride, valid, tail);
-                a10 = d.fma(x0, a10);
-                a11 = d.fma(x1, a11);
-                d = load(gradOut, g + 2 * gradChannelStride, valid, tail);
-                a20 = d.fma(x0, a20);
-                a21 = d.fma(x1, a21);
-                d = load(gradOut, g + 3 * gradChannelStride, valid, tail);
-                a30 = d.fma(x0, a30);
-                a31 = d.fma(x1, a31);
+                FloatVector x0 = DirectRowKernel.load(packed, (inputRow + tap0 + ow) * Float.BYTES);
+                FloatVector x1 = DirectRowKernel.load(packed, (inputRow + tap1 + ow) * Float.BYTES);
+                FloatVector d0 = DirectRowKernel.load(gradOut, g), d1 = DirectRowKernel.load(gradOut, g + s1);
+                FloatVector d2 = DirectRowKernel.load(gradOut, g + s2), d3 = DirectRowKernel.load(gradOut, g + s3);
+                a00 = d0.fma(x0, a00);
+                a01 = d0.fma(x1, a01);
+                a10 = d1.fma(x0, a10);
+                a11 = d1.fma(x1, a11);
+                a20 = d2.fma(x0, a20);
+                a21 = d2.fma(x1, a21);
+                a30 = d3.fma(x0, a30);
+                a31 = d3.fma(x1, a31);
+            }
+            if (full < outW) {
+                long g = gradRow + (long) full * Float.BYTES;
+                FloatVector x0 = masked(packed, (inputRow + tap0 + full) * Float.BYTES, tail);
+                FloatVector x1 = masked(packed, (inputRow + tap1 + full) * Float.BYTES, tail);
+                FloatVector d0 = masked(gradOut, g, tail), d1 = masked(gradOut, g + s1, tail);
+                FloatVector d2 = masked(gradOut, g + s2, tail), d3 = masked(gradOut, g + s3, tail);
+                a00 = d0.fma(x0, a00);
+                a01 = d0.fma(x1, a01);
+                a10 = d1.fma(x0, a10);
+                a11 = d1.fma(x1, a11);
+                a20 = d2.fma(x0, a20);
+                a21 = d2.fma(x1, a21);
+                a30 = d3.fma(x0, a30);
+                a31 = d3.fma(x1, a31);
             }
         }
         partial[partialBase] += sumLanesInOrder(a00);
@@ -121,18 +134,24 @@ final class WeightGradientKernel {
                                              float[] partial, int partialBase) {
         int tap0 = taps[firstTap], tap1 = taps[firstTap + 1], tap2 = taps[firstTap + 2], tap3 = taps[firstTap + 3];
         FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
-        VectorMask<Float> all = SPECIES.maskAll(true);
+        int full = outW - outW % LANES;
+        VectorMask<Float> tail = SPECIES.indexInRange(full, outW);
         for (int oh = 0; oh < outH; oh++) {
             long gradRow = gradOffset + (long) oh * outW * Float.BYTES;
             long inputRow = channelOffset + oh * rowStride;
-            for (int ow = 0; ow < outW; ow += LANES) {
-                boolean tail = ow + LANES > outW;
-                VectorMask<Float> valid = tail ? SPECIES.indexInRange(ow, outW) : all;
-                FloatVector d = load(gradOut, gradRow + (long) ow * Float.BYTES, valid, tail);
-                a0 = d.fma(load(packed, (inputRow + tap0 + ow) * Float.BYTES, valid, tail), a0);
-                a1 = d.fma(load(packed, (inputRow + tap1 + ow) * Float.BYTES, valid, tail), a1);
-                a2 = d.fma(load(packed, (inputRow + tap2 + ow) * Float.BYTES, valid, tail), a2);
-                a3 = d.fma(load(packed, (inputRow + tap3 + ow) * Float.BYTES, valid, tail), a3);
+            for (int ow = 0; ow < full; ow += LANES) {
+                FloatVector d = DirectRowKernel.load(gradOut, gradRow + (long) ow * Float.BYTES);
+                a0 = d.fma(DirectRowKernel.load(packed, (inputRow + tap0 + ow) * Float.BYTES), a0);
+                a1 = d.fma(DirectRowKernel.load(packed, (inputRow + tap1 + ow) * Float.BYTES), a1);
+                a2 = d.fma(DirectRowKernel.load(packed, (inputRow + tap2 + ow) * Float.BYTES), a2);
+                a3 = d.fma(DirectRowKernel.load(packed, (inputRow + tap3 + ow) * Float.BYTES), a3);
+            }
+            if (full < outW) {
+                FloatVector d = masked(gradOut, gradRow + (long) full * Float.BYTES, tail);
+                a0 = d.fma(masked(packed, (inputRow + tap0 + full) * Float.BYTES, tail), a0);
+                a1 = d.fma(masked(packed, (inputRow + tap1 + full) * Float.BYTES, tail), a1);
+                a2 = d.fma(masked(packed, (inputRow + tap2 + full) * Float.BYTES, tail), a2);
+                a3 = d.fma(masked(packed, (inputRow + tap3 + full) * Float.BYTES, tail), a3);
             }
         }
         int at = partialBase + firstTap;
@@ -142,9 +161,8 @@ final class WeightGradientKernel {
         partial[at + 3] += sumLanesInOrder(a3);
     }
 
-    private static FloatVector load(MemorySegment segment, long byteOffset, VectorMask<Float> valid, boolean masked) {
-        return masked ? FloatVector.fromMemorySegment(SPECIES, segment, byteOffset, ORDER, valid)
-                : FloatVector.fromMemorySegment(SPECIES, segment, byteOffset, ORDER);
+    private static FloatVector masked(MemorySegment segment, long byteOffset, VectorMask<Float> valid) {
+        return FloatVector.fromMemorySegment(SPECIES, segment, byteOffset, ORDER, valid);
     }
 
     /** {@code sum over the plane of dZ}: one batch item's contribution to one bias gradient. */
