@@ -21,7 +21,7 @@ import picocli.CommandLine.ParseResult;
  *   <li>Anything else is a bug: {@code internal error: <exception>}, {@value ExitCode#SOFTWARE}.</li>
  * </ul>
  */
-final class ErrorHandler implements IExecutionExceptionHandler {
+public class ErrorHandler implements IExecutionExceptionHandler {
 
     @Override
     public int handleExecutionException(Exception ex, CommandLine commandLine, ParseResult parseResult) {
@@ -38,15 +38,20 @@ final class ErrorHandler implements IExecutionExceptionHandler {
             message = describe(io.getCause());
         } else {
             exitCode = ExitCode.SOFTWARE;
-            message = "internal error: " + ex;
+            message = describeOther(ex);
         }
         commandLine.getErr().println(commandLine.getCommandSpec().qualifiedName() + ": error: " + oneLine(message));
         commandLine.getErr().flush();
         return exitCode;
     }
 
+    /** Any other failure; a tool with failures of its own (the benchmarks' JMH runs) words them here. */
+    protected String describeOther(Exception ex) {
+        return "internal error: " + ex;
+    }
+
     /** A file-system failure in words: {@code no such file: x.npy} rather than {@code x.npy}. */
-    static String describe(IOException e) {
+    public static String describe(IOException e) {
         if (e instanceof NoSuchFileException f) {
             return "no such file: " + f.getFile();
         }
@@ -59,7 +64,7 @@ final class ErrorHandler implements IExecutionExceptionHandler {
         return messageOf(e);
     }
 
-    private static String messageOf(Throwable e) {
+    public static String messageOf(Throwable e) {
         return e.getMessage() == null || e.getMessage().isBlank() ? e.toString() : e.getMessage();
     }
 

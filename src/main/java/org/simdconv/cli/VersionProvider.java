@@ -7,21 +7,21 @@ import org.simdconv.conv.Conv2d;
 import picocli.CommandLine.IVersionProvider;
 
 /** {@code simdconv --version}: the project version (from the jar's Maven descriptor), Java, Vector API. */
-final class VersionProvider implements IVersionProvider {
-
-    private static final String POM_PROPERTIES = "/META-INF/maven/org.simdconv/simdconv/pom.properties";
+public final class VersionProvider implements IVersionProvider {
 
     @Override
     public String[] getVersion() {
         return new String[] {
-            "simdconv " + projectVersion(),
+            "simdconv " + versionOf("simdconv"),
             "Java " + Runtime.version() + " (" + System.getProperty("java.vm.name") + ")",
             "Vector API: " + (Conv2d.simdAvailable() ? "available" : "not available (scalar kernels only)"),
         };
     }
 
-    private static String projectVersion() {
-        try (InputStream in = VersionProvider.class.getResourceAsStream(POM_PROPERTIES)) {
+    /** The version of artifact {@code org.simdconv:<artifactId>}, from the Maven descriptor in its jar. */
+    public static String versionOf(String artifactId) {
+        String descriptor = "/META-INF/maven/org.simdconv/" + artifactId + "/pom.properties";
+        try (InputStream in = VersionProvider.class.getResourceAsStream(descriptor)) {
             if (in != null) {
                 Properties properties = new Properties();
                 properties.load(in);
