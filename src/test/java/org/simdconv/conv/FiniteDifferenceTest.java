@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.simdconv.conv.ConvTestSupport.conv;
+import static org.simdconv.conv.TestData.widen;
 
 import java.util.Random;
 import java.util.function.ToDoubleFunction;
@@ -327,14 +328,6 @@ class FiniteDifferenceTest {
             v[i] = 2 * random.nextFloat() - 1;
         }
         return v;
-    }
-
-    static double[] widen(float[] f) {
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) {
-            d[i] = f[i];
-        }
-        return d;
     }
 
     static float[] rounded(double[] d) {
