@@ -82,6 +82,16 @@ public final class Conv2d {
         return kernels.name();
     }
 
+    /**
+     * The name of the kernel that runs {@code pass} for an input of shape NCHW and weights of shape
+     * K,C/g,R,S: implementations keep an ordered list of kernels, and the first that accepts a
+     * problem runs it, never a silent fallback.
+     */
+    public String kernelName(Conv2dPass pass, int[] inputShape, int[] weightShape) {
+        Objects.requireNonNull(pass, "pass");
+        return kernels.kernelName(pass, geometry(inputShape, weightShape));
+    }
+
     /** The geometry of this convolution on an input of shape NCHW and weights of shape K,C/g,R,S. */
     public Conv2dGeometry geometry(int[] inputShape, int[] weightShape) {
         return Conv2dGeometry.of(inputShape, weightShape, options);

@@ -13,6 +13,15 @@ public interface Conv2dKernels {
     /** A short name, shown in logs and benchmark reports. */
     String name();
 
+    /**
+     * The name of the kernel that runs {@code pass} on {@code g}, when an implementation picks among
+     * several by geometry (the first in its ordered list that accepts the problem); by default
+     * {@link #name()}.
+     */
+    default String kernelName(Conv2dPass pass, Conv2dGeometry g) {
+        return name();
+    }
+
     /** True when the kernels ignore the parallelism and run everything on the calling thread. */
     default boolean runsOnCallingThread() {
         return false;

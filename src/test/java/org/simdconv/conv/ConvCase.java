@@ -3,6 +3,7 @@ package org.simdconv.conv;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Function;
 
 /**
  * One convolution problem for the tests: shapes and options, plus a seeded generator of random
@@ -24,10 +25,15 @@ record ConvCase(int[] inputShape, int[] weightShape, Conv2dOptions options) {
 
     /** {@code count} valid problems of at most {@code maxFlops}, the same ones for the same seed. */
     static List<ConvCase> random(long seed, int count, long maxFlops) {
+        return draw(seed, count, maxFlops, ConvCase::randomCandidate);
+    }
+
+    /** {@code count} candidates of at most {@code maxFlops} (empty outputs are drawn again). */
+    private static List<ConvCase> draw(long seed, int count, long maxFlops, Function<Random, ConvCase> candidates) {
         Random random = new Random(seed);
         List<ConvCase> cases = new ArrayList<>();
         while (cases.size() < count) {
-            ConvCase candidate = randomCandidate(random);
+            ConvCase candidate = candidates.apply(random);
             try {
                 if (candidate.geometry().flops() <= maxFlops) {
                     cases.add(candidate);
@@ -37,6 +43,26 @@ record ConvCase(int[] inputShape, int[] weightShape, Conv2dOptions options) {
             }
         }
         return cases;
+    }
+
+    /**
+     * Problems with many channels, for the channel-blocked kernels: channels per group around the
+     * vector widths (tails of every size), and groups whose channels fill blocks of 16.
+     */
+    static List<ConvCase> randomWide(long seed, int count, long maxFlops) {
+        return draw(seed, count, maxFlops, ConvCase::randomWideCandidate);
+    }
+
+    private static ConvCase randomWideCandidate(Random random) {
+        int n = pick(random, 1, 1, 2, 3);
+        int groups = pick(random, 1, 1, 1, 2, 3);
+        int cPerGroup = groups == 1 ? pick(random, 4, 5, 7, 8, 9, 12, 16, 17, 24, 31, 32, 33) : pick(random, 16, 32);
+        int kPerGroup = groups == 1 ? pick(random, 4, 6, 8, 9, 15, 16, 17, 24, 32, 40) : pick(random, 16, 32);
+        int r = pick(random, 1, 2, 3, 3, 5);
+        int s = random.nextInt(4) == 0 ? pick(random, 1, 2, 3, 5) : r;
+        int h = 1 + random.nextInt(random.nextBoolean() ? 10 : 24);
+        int w = 1 + random.nextInt(random.nextBoolean() ? 12 : 30);
+        return withRandomOptions(random, n, groups, cPerGroup, kPerGroup, r, s, h, w);
     }
 
     private static ConvCase randomCandidate(Random random) {
@@ -53,6 +79,12 @@ record ConvCase(int[] inputShape, int[] weightShape, Conv2dOptions options) {
         int s = random.nextInt(4) == 0 ? pick(random, 1, 2, 3, 5, 7) : r;
         int h = 1 + random.nextInt(random.nextBoolean() ? 12 : 40);
         int w = 1 + random.nextInt(random.nextBoolean() ? 20 : 70);
+        return withRandomOptions(random, n, groups, cPerGroup, kPerGroup, r, s, h, w);
+    }
+
+    /** The case of these sizes with a random stride, dilation and padding. */
+    private static ConvCase withRandomOptions(Random random, int n, int groups, int cPerGroup, int kPerGroup, int r,
+                                              int s, int h, int w) {
         Conv2dOptions options = Conv2dOptions.defaults()
                 .withStride(1 + weighted(random), 1 + weighted(random))
                 .withDilation(random.nextInt(4) == 0 ? 2 : 1, random.nextInt(4) == 0 ? 2 : 1)

@@ -1,16 +1,22 @@
 package org.simdconv.conv;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.simdconv.conv.TestData.abs;
 import static org.simdconv.conv.TestData.assertSameValues;
 import static org.simdconv.conv.TestData.assertWithinRoundingBound;
 
 import java.lang.foreign.Arena;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ForkJoinPool;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.simdconv.conv.reference.ReferenceConvolution;
@@ -28,8 +34,16 @@ import org.simdconv.tensor.Tensor;
  */
 class SimdMatchesScalarTest {
 
-    private static final List<ConvCase> INTEGER_CASES = ConvCase.random(20261123L, 400, 400_000);
-    private static final List<ConvCase> GAUSSIAN_CASES = ConvCase.random(7L, 120, 400_000);
+    private static final List<ConvCase> INTEGER_CASES = concat(ConvCase.random(20261123L, 400, 400_000),
+            ConvCase.randomWide(20261124L, 160, 2_000_000));
+    private static final List<ConvCase> GAUSSIAN_CASES = concat(ConvCase.random(7L, 120, 400_000),
+            ConvCase.randomWide(8L, 60, 2_000_000));
+
+    private static List<ConvCase> concat(List<ConvCase> a, List<ConvCase> b) {
+        List<ConvCase> all = new ArrayList<>(a);
+        all.addAll(b);
+        return List.copyOf(all);
+    }
 
     private static ForkJoinPool twoThreads;
     private static ForkJoinPool threeThreads;
@@ -61,6 +75,30 @@ class SimdMatchesScalarTest {
             case 1 -> Parallelism.on(twoThreads);
             default -> Parallelism.on(threeThreads);
         };
+    }
+
+    /** The suites must reach every kernel of the ordered lists, or a kernel could go untested. */
+    @Test
+    void theCasesReachEveryKernelOfEveryPass() {
+        Conv2d simd = Conv2d.create(Conv2dOptions.defaults()).withImplementation(Implementation.SIMD);
+        for (Conv2dPass pass : Conv2dPass.values()) {
+            Map<String, Integer> uses = new TreeMap<>();
+            for (ConvCase c : INTEGER_CASES) {
+                Conv2d conv = Conv2d.create(c.options()).withImplementation(Implementation.SIMD);
+                uses.merge(conv.kernelName(pass, c.inputShape(), c.weightShape()), 1, Integer::sum);
+            }
+            Set<String> expected = switch (pass) {
+                case FORWARD -> Set.of("blocked-direct-2x4", "row-direct-4x3");
+                case BACKWARD_DATA -> Set.of("blocked-direct-2x4", "row-direct-stride-phases", "row-direct-4x3");
+                case BACKWARD_WEIGHTS -> Set.of("blocked-weight-gradient-2x4", "row-direct-weight-gradient");
+            };
+            for (String kernel : expected) {
+                String name = simd.kernelsName() + "/" + kernel;
+                assertTrue(uses.getOrDefault(name, 0) >= 20, pass + ": " + name + " runs only "
+                        + uses.getOrDefault(name, 0) + " cases of " + uses);
+            }
+            assertEquals(expected.size(), uses.size(), pass + " runs unexpected kernels: " + uses);
+        }
     }
 
     @ParameterizedTest

@@ -5,9 +5,13 @@ import static org.simdconv.conv.simd.DirectRowKernel.SPECIES;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
 import org.simdconv.conv.Accumulation;
 import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.conv.Conv2dKernels;
+import org.simdconv.conv.Conv2dPass;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.tensor.Tensor;
 
@@ -30,6 +34,67 @@ import org.simdconv.tensor.Tensor;
  */
 public final class VectorConv2d implements Conv2dKernels {
 
+    private static final System.Logger LOG = System.getLogger("org.simdconv");
+
+    /**
+     * The kernels of this implementation. Each pass tries its list ({@link #ORDER}) in order and runs
+     * the first kernel that accepts the problem; {@link #kernelName} names it, and the choice is
+     * logged at debug level, so a slower kernel never runs unnoticed.
+     */
+    enum Kernel {
+        /** Channel-blocked direct convolution, two blocks of output channels by four pixels ({@link BlockedPasses}). */
+        BLOCKED_DIRECT("blocked-direct-2x4", Map.of(Conv2dPass.FORWARD, BlockedPasses::acceptsForward,
+                Conv2dPass.BACKWARD_DATA, BlockedPasses::acceptsBackwardData)),
+        /** Backward-data split into stride phases, rows vectorised along the width ({@link StridedBackwardData}). */
+        ROW_DIRECT_STRIDE_PHASES("row-direct-stride-phases",
+                Map.of(Conv2dPass.BACKWARD_DATA, g -> g.strideH() > 1 || g.strideW() > 1)),
+        /** NCHW rows vectorised along the width, four output channels by three vectors ({@link DirectRowKernel}). */
+        ROW_DIRECT("row-direct-4x3", Map.of(Conv2dPass.FORWARD, g -> true, Conv2dPass.BACKWARD_DATA, g -> true)),
+        /** Channel-blocked weight gradient, two blocks of output channels by four input channels ({@link BlockedWeightGradient}). */
+        BLOCKED_WEIGHT_GRADIENT("blocked-weight-gradient-2x4",
+                Map.of(Conv2dPass.BACKWARD_WEIGHTS, BlockedWeightGradient::accepts)),
+        /** Weight gradients over packed NCHW planes ({@link WeightGradientKernel}). */
+        ROW_WEIGHT_GRADIENT("row-direct-weight-gradient", Map.of(Conv2dPass.BACKWARD_WEIGHTS, g -> true));
+
+        private final String label;
+        private final Map<Conv2dPass, Predicate<Conv2dGeometry>> accepts;
+
+        Kernel(String label, Map<Conv2dPass, Predicate<Conv2dGeometry>> accepts) {
+            this.label = label;
+            this.accepts = accepts;
+        }
+
+        String label() {
+            return label;
+        }
+
+        boolean accepts(Conv2dPass pass, Conv2dGeometry g) {
+            Predicate<Conv2dGeometry> test = accepts.get(pass);
+            return test != null && test.test(g);
+        }
+    }
+
+    /** The order in which the kernels are tried, the same for every pass: fastest first. */
+    static final List<Kernel> ORDER = List.of(Kernel.values());
+
+    private final BlockedPasses blocked = new BlockedPasses();
+
+    /** The first kernel of {@link #ORDER} that accepts {@code pass} on {@code g}. */
+    static Kernel choose(Conv2dPass pass, Conv2dGeometry g) {
+        for (Kernel kernel : ORDER) {
+            if (kernel.accepts(pass, g)) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "simdconv: " + pass + " " + g + " runs " + kernel.label());
+                return kernel;
+            }
+        }
+        throw new IllegalStateException("no kernel accepts " + pass + " " + g);
+    }
+
+    @Override
+    public String kernelName(Conv2dPass pass, Conv2dGeometry g) {
+        return name() + "/" + choose(pass, g).label();
+    }
+
     public VectorConv2d() {
         if (LANES < 4) {
             throw new UnsupportedOperationException("the preferred vector species holds only " + LANES
@@ -44,6 +109,10 @@ public final class VectorConv2d implements Conv2dKernels {
 
     @Override
     public void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, Parallelism par) {
+        if (choose(Conv2dPass.FORWARD, g) == Kernel.BLOCKED_DIRECT) {
+            blocked.forward(g, input, weight, bias, output, par);
+            return;
+        }
         int perChannel = g.channelsPerGroup() * g.r() * g.s();
         float[] weights = FourChannelBlocks.interleave(weight.toArray(), g.k(), g.filtersPerGroup(), perChannel);
         float[] biases = bias == null ? null : bias.toArray();
@@ -89,10 +158,15 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput,
                              Accumulation mode, Parallelism par) {
+        Kernel kernel = choose(Conv2dPass.BACKWARD_DATA, g);
+        if (kernel == Kernel.BLOCKED_DIRECT) {
+            blocked.backwardData(g, gradOutput, weight, gradInput, mode, par);
+            return;
+        }
         int perChannel = g.filtersPerGroup() * g.r() * g.s();
         int splits = WorkSplit.channelSplits(g.n(), g.c(), par.threads());
         boolean accumulate = mode == Accumulation.ACCUMULATE;
-        if (g.strideH() > 1 || g.strideW() > 1) {
+        if (kernel == Kernel.ROW_DIRECT_STRIDE_PHASES) {
             StridedBackwardData strided = new StridedBackwardData(g, weight.toArray());
             par.forEach(g.n() * splits, task -> strided.run(task / splits,
                     WorkSplit.start(g.c(), splits, task % splits), WorkSplit.start(g.c(), splits, task % splits + 1),
@@ -141,6 +215,10 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void backwardWeights(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight,
                                 Tensor gradBias, Accumulation mode, Parallelism par) {
+        if (choose(Conv2dPass.BACKWARD_WEIGHTS, g) == Kernel.BLOCKED_WEIGHT_GRADIENT) {
+            blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, par);
+            return;
+        }
         PackedPlanes layout = new PackedPlanes(g.outH(), g.outW(), g.strideH(), g.strideW(), g.r(), g.s(),
                 g.dilationH(), g.dilationW(), LANES);
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), taps = g.r() * g.s();

@@ -1,0 +1,111 @@
+package org.simdconv.conv.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * One batch item's input, channel-blocked, in a heap array that the tiles read their broadcasts
+ * from ({@link BlockedTiles} says why an array): {@code [cb][ih][q][j][lanes]}, where input column
+ * {@code iw = j*strideW + q}. Splitting every row into its {@code strideW} column phases makes the
+ * pixels of consecutive output columns, at any tap, neighbours in the array (one vector apart), so
+ * a strided convolution reads like a dense one. No padding is stored: the tiles clip their taps.
+ *
+ * <p>Each thread keeps its array and reuses it from call to call, so staging allocates nothing
+ * after the first call of a size.
+ */
+final class BlockedStaging {
+
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ThreadLocal<float[][]> ARRAYS = ThreadLocal.withInitial(() -> new float[4][]);
+
+    private final int channels;
+    private final int height;
+    private final int width;
+    private final int strideW;
+    private final int phaseLength;
+    private final int lanes;
+    private final int slot;
+
+    /** Staging for a convolution's input (the thread's first array). */
+    BlockedStaging(int channels, int height, int width, int strideW, int lanes) {
+        this(channels, height, width, strideW, lanes, 0);
+    }
+
+    /**
+     * Staging into the thread's array number {@code slot} (0 or 1), so that a pass can hold two
+     * staged tensors at once (backward-weights: the input and the output gradient).
+     */
+    BlockedStaging(int channels, int height, int width, int strideW, int lanes, int slot) {
+        this.slot = 2 * slot;
+        this.channels = channels;
+        this.height = height;
+        this.width = width;
+        this.strideW = strideW;
+        this.phaseLength = Math.ceilDiv(width, strideW);
+        this.lanes = lanes;
+    }
+
+    /** Floats between two staged rows. */
+    int rowFloats() {
+        return strideW * phaseLength * lanes;
+    }
+
+    int blockFloats() {
+        return height * rowFloats();
+    }
+
+    /** Floats of one staged item; the blocked kernels accept a problem only when this fits an array. */
+    long itemFloats() {
+        return (long) Math.ceilDiv(channels, lanes) * height * strideW * phaseLength * lanes;
+    }
+
+    /** Float offset, within a staged row, of input column {@code column} (which may lie outside, for taps). */
+    int columnOffset(int column) {
+        return (Math.floorMod(column, strideW) * phaseLength + Math.floorDiv(column, strideW)) * lanes;
+    }
+
+    /**
+     * Stages batch item {@code n} of an NCHW tensor into this thread's array, which it returns; it
+     * stays valid until this thread stages again.
+     */
+    float[] stageNchw(MemorySegment src, long srcOffset, int n) {
+        float[][] arrays = ARRAYS.get();
+        float[] staged = ensure(arrays, slot, (int) itemFloats());
+        float[] row = ensure(arrays, slot + 1, width);
+        long plane = (long) height * width * Float.BYTES;
+        int blocks = Math.ceilDiv(channels, lanes);
+        for (int cb = 0; cb < blocks; cb++) {
+            for (int ci = 0; ci < lanes; ci++) {
+                int c = cb * lanes + ci;
+                for (int h = 0; h < height; h++) {
+                    int rowBase = cb * blockFloats() + h * rowFloats() + ci;
+                    if (c >= channels) {
+                        for (int w = 0; w < width; w++) {
+                            staged[rowBase + columnOffset(w)] = 0f;
+                        }
+                        continue;
+                    }
+                    MemorySegment.copy(src, FLOAT, srcOffset + ((long) n * channels + c) * plane
+                            + (long) h * width * Float.BYTES, row, 0, width);
+                    if (strideW == 1) {
+                        for (int w = 0; w < width; w++) {
+                            staged[rowBase + w * lanes] = row[w];
+                        }
+                    } else {
+                        for (int w = 0; w < width; w++) {
+                            staged[rowBase + columnOffset(w)] = row[w];
+                        }
+                    }
+                }
+            }
+        }
+        return staged;
+    }
+
+    private static float[] ensure(float[][] arrays, int slot, int length) {
+        if (arrays[slot] == null || arrays[slot].length < length) {
+            arrays[slot] = new float[length];
+        }
+        return arrays[slot];
+    }
+}

@@ -1,0 +1,188 @@
+package org.simdconv.conv.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Register tiles of the blocked direct convolution ({@link BlockedProblem}): a few output pixels
+ * times one or two blocks of output channels stay in accumulators for the whole reduction over the
+ * taps (input-channel block, kernel row, kernel column) and the channels inside a block,
+ * <pre>
+ *   acc[kb][p] += broadcast(in[pixel p, tap, ci]) * w[kb][tap][ci][0 .. lanes)
+ * </pre>
+ * which is the forward formula {@code Z = W * A + b} of seed 001 (17.1.10) with one output channel
+ * per lane.
+ *
+ * <p>Why two blocks by four pixels: per input channel the tile loads two weight vectors and
+ * broadcasts four input values to feed eight FMAs, 0.75 loads per FMA, which two load ports
+ * sustain next to two FMA pipes. Eight accumulators, two weights and one broadcast take 11 of the
+ * 16 vector registers of AVX2. Wider tiles (2 x 6, 12 accumulators) load less per FMA on paper,
+ * but C2 then spilled most accumulators to the stack inside the innermost loop, and measured at
+ * about half the speed of this one (35 against 63 GFLOP/s on one Zen 3 core; the FMA peak there is
+ * about 70). For the same reason the taps are one flat loop over precomputed offsets
+ * ({@link BlockedTaps}) rather than three nested loops: fewer loop-carried values, so the
+ * accumulators stay in registers.
+ *
+ * <p>The input is read from a heap array: a scalar {@code MemorySegment.get} in this loop made C2
+ * box every vector (gigabytes of garbage per call), while array reads compile to one
+ * {@code vbroadcastss} each. The caller stages each batch item's input into the array once
+ * ({@link BlockedStaging}); outputs and weights are vector loads, which stay cheap.
+ *
+ * <p>The accumulators start from the output (the caller writes the bias, or keeps the old values
+ * when accumulating), so a reduction cut into chunks continues the same sum in the same order:
+ * every output element is summed over (tap, ci) in the order of the tap list by every tile, and
+ * results do not depend on how the work is split between threads.
+ *
+ * <p>Offsets: {@code inAt} is the array index of pixel 0 (tap offsets are added to it),
+ * {@code step} the floats between consecutive pixels; weights are float indices; outputs are bytes.
+ */
+final class BlockedTiles {
+
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    static final int LANES = SPECIES.length();
+    /** Output pixels of the wide tiles. */
+    static final int PIXELS = 4;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+    private BlockedTiles() {
+    }
+
+    /**
+     * Four consecutive pixels of a row (one vector apart in the staged input) of two blocks: the
+     * main tile. The pixel step is a constant, so every broadcast is one instruction with a fixed
+     * displacement; with the step as a variable it measured 30% slower.
+     */
+    static void twoBlocksFourPixels(float[] in, int inAt, BlockedTaps taps, float[] w, int w0, int w1,
+                                    MemorySegment out, long out0, long out1, long outStep) {
+        FloatVector a0 = load(out, out0), a1 = load(out, out0 + outStep),
+                a2 = load(out, out0 + 2 * outStep), a3 = load(out, out0 + 3 * outStep);
+        FloatVector b0 = load(out, out1), b1 = load(out, out1 + outStep),
+                b2 = load(out, out1 + 2 * outStep), b3 = load(out, out1 + 3 * outStep);
+        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets();
+        int count = taps.count();
+        for (int t = 0; t < count; t++) {
+            int x = inAt + inOffsets[t];
+            int u = w0 + weightOffsets[t], v = w1 + weightOffsets[t];
+            for (int end = x + LANES; x < end; x++, u += LANES, v += LANES) {
+                FloatVector wu = FloatVector.fromArray(SPECIES, w, u);
+                FloatVector wv = FloatVector.fromArray(SPECIES, w, v);
+                FloatVector i = FloatVector.broadcast(SPECIES, in[x]);
+                a0 = wu.fma(i, a0);
+                b0 = wv.fma(i, b0);
+                i = FloatVector.broadcast(SPECIES, in[x + LANES]);
+                a1 = wu.fma(i, a1);
+                b1 = wv.fma(i, b1);
+                i = FloatVector.broadcast(SPECIES, in[x + 2 * LANES]);
+                a2 = wu.fma(i, a2);
+                b2 = wv.fma(i, b2);
+                i = FloatVector.broadcast(SPECIES, in[x + 3 * LANES]);
+                a3 = wu.fma(i, a3);
+                b3 = wv.fma(i, b3);
+            }
+        }
+        store(a0, a1, a2, a3, out, out0, outStep);
+        store(b0, b1, b2, b3, out, out1, outStep);
+    }
+
+    /** The same tile for pixels {@code step} floats apart: four rows of a border column. */
+    static void twoBlocksFourPixelsStrided(float[] in, int inAt, int step, BlockedTaps taps, float[] w, int w0, int w1,
+                                    MemorySegment out, long out0, long out1, long outStep) {
+        FloatVector a0 = load(out, out0), a1 = load(out, out0 + outStep),
+                a2 = load(out, out0 + 2 * outStep), a3 = load(out, out0 + 3 * outStep);
+        FloatVector b0 = load(out, out1), b1 = load(out, out1 + outStep),
+                b2 = load(out, out1 + 2 * outStep), b3 = load(out, out1 + 3 * outStep);
+        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets();
+        int count = taps.count();
+        for (int t = 0; t < count; t++) {
+            int x = inAt + inOffsets[t];
+            int u = w0 + weightOffsets[t], v = w1 + weightOffsets[t];
+            for (int end = x + LANES; x < end; x++, u += LANES, v += LANES) {
+                FloatVector wu = FloatVector.fromArray(SPECIES, w, u);
+                FloatVector wv = FloatVector.fromArray(SPECIES, w, v);
+                FloatVector i = FloatVector.broadcast(SPECIES, in[x]);
+                a0 = wu.fma(i, a0);
+                b0 = wv.fma(i, b0);
+                i = FloatVector.broadcast(SPECIES, in[x + step]);
+                a1 = wu.fma(i, a1);
+                b1 = wv.fma(i, b1);
+                i = FloatVector.broadcast(SPECIES, in[x + 2 * step]);
+                a2 = wu.fma(i, a2);
+                b2 = wv.fma(i, b2);
+                i = FloatVector.broadcast(SPECIES, in[x + 3 * step]);
+                a3 = wu.fma(i, a3);
+                b3 = wv.fma(i, b3);
+            }
+        }
+        store(a0, a1, a2, a3, out, out0, outStep);
+        store(b0, b1, b2, b3, out, out1, outStep);
+    }
+
+    /** One block of output channels, four pixels: for a block without a partner in its group. */
+    static void oneBlockFourPixels(float[] in, int inAt, int step, BlockedTaps taps, float[] w, int w0,
+                                   MemorySegment out, long out0, long outStep) {
+        FloatVector a0 = load(out, out0), a1 = load(out, out0 + outStep),
+                a2 = load(out, out0 + 2 * outStep), a3 = load(out, out0 + 3 * outStep);
+        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets();
+        int count = taps.count();
+        for (int t = 0; t < count; t++) {
+            int x = inAt + inOffsets[t];
+            int u = w0 + weightOffsets[t];
+            for (int end = x + LANES; x < end; x++, u += LANES) {
+                FloatVector wu = FloatVector.fromArray(SPECIES, w, u);
+                a0 = wu.fma(FloatVector.broadcast(SPECIES, in[x]), a0);
+                a1 = wu.fma(FloatVector.broadcast(SPECIES, in[x + step]), a1);
+                a2 = wu.fma(FloatVector.broadcast(SPECIES, in[x + 2 * step]), a2);
+                a3 = wu.fma(FloatVector.broadcast(SPECIES, in[x + 3 * step]), a3);
+            }
+        }
+        store(a0, a1, a2, a3, out, out0, outStep);
+    }
+
+    /** Two blocks, one pixel: corners and the pixels that do not fill a wide tile. */
+    static void twoBlocksOnePixel(float[] in, int inAt, BlockedTaps taps, float[] w, int w0, int w1,
+                                  MemorySegment out, long out0, long out1) {
+        FloatVector a = load(out, out0), b = load(out, out1);
+        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets();
+        int count = taps.count();
+        for (int t = 0; t < count; t++) {
+            int x = inAt + inOffsets[t];
+            int u = w0 + weightOffsets[t], v = w1 + weightOffsets[t];
+            for (int end = x + LANES; x < end; x++, u += LANES, v += LANES) {
+                FloatVector i = FloatVector.broadcast(SPECIES, in[x]);
+                a = FloatVector.fromArray(SPECIES, w, u).fma(i, a);
+                b = FloatVector.fromArray(SPECIES, w, v).fma(i, b);
+            }
+        }
+        a.intoMemorySegment(out, out0, ORDER);
+        b.intoMemorySegment(out, out1, ORDER);
+    }
+
+    static void oneBlockOnePixel(float[] in, int inAt, BlockedTaps taps, float[] w, int w0, MemorySegment out,
+                                 long out0) {
+        FloatVector a = load(out, out0);
+        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets();
+        int count = taps.count();
+        for (int t = 0; t < count; t++) {
+            int x = inAt + inOffsets[t];
+            int u = w0 + weightOffsets[t];
+            for (int end = x + LANES; x < end; x++, u += LANES) {
+                a = FloatVector.fromArray(SPECIES, w, u).fma(FloatVector.broadcast(SPECIES, in[x]), a);
+            }
+        }
+        a.intoMemorySegment(out, out0, ORDER);
+    }
+
+    static FloatVector load(MemorySegment segment, long byteOffset) {
+        return FloatVector.fromMemorySegment(SPECIES, segment, byteOffset, ORDER);
+    }
+
+    private static void store(FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3, MemorySegment out,
+                              long at, long step) {
+        v0.intoMemorySegment(out, at, ORDER);
+        v1.intoMemorySegment(out, at + step, ORDER);
+        v2.intoMemorySegment(out, at + 2 * step, ORDER);
+        v3.intoMemorySegment(out, at + 3 * step, ORDER);
+    }
+}

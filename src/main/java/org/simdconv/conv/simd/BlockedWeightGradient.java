@@ -1,0 +1,155 @@
+package org.simdconv.conv.simd;
+
+import static org.simdconv.conv.simd.BlockedTiles.LANES;
+import static org.simdconv.conv.simd.BlockedTiles.SPECIES;
+
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import org.simdconv.conv.Accumulation;
+import org.simdconv.conv.Conv2dGeometry;
+import org.simdconv.tensor.Tensor;
+
+/**
+ * Backward-weights and backward-bias of one batch item into a partial gradient, with the tiles of
+ * {@link WeightGradientTiles}: for every pair of output blocks, input block, tap (r, s) and group
+ * of four input channels, one sweep over the pixels whose tap lies inside the input. The bias
+ * gradient, the sum of the output gradient (seed 001, 17.3.4), is taken from the same staged
+ * gradient right after it is staged, while it is in cache.
+ *
+ * <p>Partial gradients are in the packed weight layout ({@link BlockedWeights}); {@link #unpack}
+ * sums the partials of all tasks, always in the same order, into the OIHW gradient.
+ */
+final class BlockedWeightGradient {
+
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private final Conv2dGeometry g;
+    private final BlockedProblem p;
+    private final BlockedStaging input;
+    private final BlockedStaging gradient;
+    private final int weightBlock;
+
+    BlockedWeightGradient(Conv2dGeometry g) {
+        this.g = g;
+        this.p = BlockedProblem.forward(g, LANES);
+        this.input = new BlockedStaging(g.c(), g.h(), g.w(), g.strideW(), LANES, 0);
+        this.gradient = new BlockedStaging(g.k(), g.outH(), g.outW(), 1, LANES, 1);
+        this.weightBlock = g.r() * g.s() * LANES * LANES;
+    }
+
+    /** Groups whose channels fill whole blocks, and at least a block of output channels. */
+    static boolean accepts(Conv2dGeometry g) {
+        return BlockedProblem.blocksFitGroups(g, LANES) && g.filtersPerGroup() >= LANES
+                && new BlockedStaging(g.c(), g.h(), g.w(), g.strideW(), LANES).itemFloats() < Integer.MAX_VALUE - 64
+                && (long) Math.ceilDiv(g.k(), LANES) * LANES * g.outH() * g.outW() < Integer.MAX_VALUE - 64;
+    }
+
+    BlockedProblem problem() {
+        return p;
+    }
+
+    /** Floats of one partial weight gradient; the bias partial holds {@code totalOutBlocks * lanes}. */
+    int partialLength() {
+        return BlockedWeights.length(p, LANES);
+    }
+
+    /**
+     * Adds batch item {@code n}'s gradients of output blocks {@code [kbFrom, kbTo)} to
+     * {@code partial} and, when {@code biasPartial} is not null, to {@code biasPartial}.
+     */
+    void accumulate(Tensor x, Tensor gradOutput, int n, int kbFrom, int kbTo, float[] partial, float[] biasPartial) {
+        float[] dy = gradient.stageNchw(gradOutput.segment(), gradOutput.byteOffset(), n);
+        if (biasPartial != null) {
+            sumPlanes(dy, kbFrom, kbTo, biasPartial);
+        }
+        float[] staged = input.stageNchw(x.segment(), x.byteOffset(), n);
+        for (int kb = kbFrom; kb < kbTo; ) {
+            boolean pair = kb + 1 < kbTo && (kb + 1) / p.outBlocks() == kb / p.outBlocks();
+            for (int cb = 0; cb < p.inBlocks(); cb++) {
+                block(staged, dy, kb, pair, cb, partial);
+            }
+            kb += pair ? 2 : 1;
+        }
+    }
+
+    /** Every tap and group of four channels of input block {@code cb} for block {@code kb} (and {@code kb + 1}). */
+    private void block(float[] x, float[] dy, int kb, boolean pair, int cb, float[] partial) {
+        int group = kb / p.outBlocks();
+        int liveChannels = Math.min(LANES, g.channelsPerGroup() - cb * LANES);
+        int planeFloats = g.outH() * g.outW() * LANES;
+        int xBlock = (group * p.inBlocks() + cb) * input.blockFloats();
+        int xRowStep = g.strideH() * input.rowFloats();
+        for (int r = 0; r < g.r(); r++) {
+            int ohLo = Math.max(0, Math.ceilDiv(g.padTop() - r * g.dilationH(), g.strideH()));
+            int ohHi = Math.min(g.outH(), Math.floorDiv(g.h() - 1 + g.padTop() - r * g.dilationH(), g.strideH()) + 1);
+            for (int s = 0; s < g.s(); s++) {
+                int owLo = Math.max(0, Math.ceilDiv(g.padLeft() - s * g.dilationW(), g.strideW()));
+                int owHi = Math.min(g.outW(), Math.floorDiv(g.w() - 1 + g.padLeft() - s * g.dilationW(), g.strideW()) + 1);
+                if (ohHi <= ohLo || owHi <= owLo) {
+                    continue;
+                }
+                int xAt = xBlock + (ohLo * g.strideH() - g.padTop() + r * g.dilationH()) * input.rowFloats()
+                        + input.columnOffset(s * g.dilationW() - g.padLeft()) + owLo * LANES;
+                int dyAt = (ohLo * g.outW() + owLo) * LANES;
+                int w0 = (kb * p.inBlocks() + cb) * weightBlock + (r * g.s() + s) * LANES * LANES;
+                for (int ci = 0; ci < liveChannels; ci += WeightGradientTiles.CHANNELS) {
+                    if (pair) {
+                        WeightGradientTiles.twoBlocksFourChannels(x, xAt + ci, xRowStep, dy, kb * planeFloats + dyAt,
+                                (kb + 1) * planeFloats + dyAt, g.outW() * LANES, ohHi - ohLo, owHi - owLo, partial,
+                                w0 + ci * LANES, w0 + p.inBlocks() * weightBlock + ci * LANES);
+                    } else {
+                        WeightGradientTiles.oneBlockFourChannels(x, xAt + ci, xRowStep, dy, kb * planeFloats + dyAt,
+                                g.outW() * LANES, ohHi - ohLo, owHi - owLo, partial, w0 + ci * LANES);
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@code biasPartial[kb*lanes + ko] += sum of the staged gradient plane of block kb}, pixel by pixel. */
+    private void sumPlanes(float[] dy, int kbFrom, int kbTo, float[] biasPartial) {
+        int planeFloats = g.outH() * g.outW() * LANES;
+        for (int kb = kbFrom; kb < kbTo; kb++) {
+            FloatVector sum = FloatVector.fromArray(SPECIES, biasPartial, kb * LANES);
+            for (int i = kb * planeFloats, end = i + planeFloats; i < end; i += LANES) {
+                sum = sum.add(FloatVector.fromArray(SPECIES, dy, i));
+            }
+            sum.intoArray(biasPartial, kb * LANES);
+        }
+    }
+
+    /**
+     * Writes (or adds, when accumulating) the sum of the partials, in their order, into the OIHW
+     * {@code gradWeight} and, when not null, {@code gradBias}.
+     */
+    void unpack(float[][] partials, float[][] biasPartials, int count, Tensor gradWeight, Tensor gradBias,
+                Accumulation mode) {
+        boolean accumulate = mode == Accumulation.ACCUMULATE;
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
+        for (int k = 0; k < g.k(); k++) {
+            int kb = (k / kg) * p.outBlocks() + (k % kg) / LANES, ko = (k % kg) % LANES;
+            for (int c = 0; c < cg; c++) {
+                for (int i = 0; i < g.r(); i++) {
+                    for (int j = 0; j < g.s(); j++) {
+                        int packed = (((kb * p.inBlocks() + c / LANES) * g.r() + i) * g.s() + j) * LANES * LANES
+                                + (c % LANES) * LANES + ko;
+                        long at = gradWeight.byteOffset() + (long) (((k * cg + c) * g.r() + i) * g.s() + j) * Float.BYTES;
+                        float sum = accumulate ? gradWeight.segment().get(FLOAT, at) : 0f;
+                        for (int t = 0; t < count; t++) {
+                            sum += partials[t][packed];
+                        }
+                        gradWeight.segment().set(FLOAT, at, sum);
+                    }
+                }
+            }
+            if (gradBias != null) {
+                long at = gradBias.byteOffset() + (long) k * Float.BYTES;
+                float sum = accumulate ? gradBias.segment().get(FLOAT, at) : 0f;
+                for (int t = 0; t < count; t++) {
+                    sum += biasPartials[t][kb * LANES + ko];
+                }
+                gradBias.segment().set(FLOAT, at, sum);
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package org.simdconv.conv.simd;
+
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import org.simdconv.conv.Conv2dGeometry;
+import org.simdconv.tensor.Tensor;
+
+/**
+ * Packs OIHW weights for {@link BlockedDirectConvolution}: {@code [kb][cb][r][s][ci][ko]}
+ * ({@code OIhw<l>i<l>o} in oneDNN's words), so that the weights of one input channel for a block of
+ * output channels are one vector. Channels past the end of a block are zero. The packers write
+ * into an array the caller provides (a reused workspace), at least {@link #length} long.
+ */
+final class BlockedWeights {
+
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private BlockedWeights() {
+    }
+
+    /** The forward weights of {@code g}: block {@code kb} of output channels, {@code cb} of its group's inputs. */
+    static void forward(Conv2dGeometry g, Tensor oihw, int lanes, float[] packed) {
+        BlockedProblem p = BlockedProblem.forward(g, lanes);
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), r = g.r(), s = g.s();
+        Arrays.fill(packed, 0, length(p, lanes), 0f);
+        for (int k = 0; k < g.k(); k++) {
+            int group = k / kg, kb = group * p.outBlocks() + (k % kg) / lanes, ko = (k % kg) % lanes;
+            for (int c = 0; c < cg; c++) {
+                for (int i = 0; i < r; i++) {
+                    for (int j = 0; j < s; j++) {
+                        packed[index(p, kb, c / lanes, i, j, c % lanes, ko, lanes)] = oihw.segment().get(FLOAT, oihw.byteOffset() + (long) (((k * cg + c) * r + i) * s + j) * Float.BYTES);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The weights of backward-data at stride 1 (seed 001, 17.3.1): for output block {@code cb} of
+     * input channels and input block {@code kb} of output channels,
+     * {@code packed[cb][kb][r][s][ki][co] = W[k][c][R-1-r][S-1-s]}, the kernels rotated by 180 degrees
+     * and transposed.
+     */
+    static void backwardData(Conv2dGeometry g, Tensor oihw, int lanes, float[] packed) {
+        BlockedProblem p = BlockedProblem.backwardData(g, lanes);
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), r = g.r(), s = g.s();
+        Arrays.fill(packed, 0, length(p, lanes), 0f);
+        for (int k = 0; k < g.k(); k++) {
+            int group = k / kg, kl = k % kg;
+            for (int c = 0; c < cg; c++) {
+                int cb = group * p.outBlocks() + c / lanes;
+                for (int i = 0; i < r; i++) {
+                    for (int j = 0; j < s; j++) {
+                        packed[index(p, cb, kl / lanes, r - 1 - i, s - 1 - j, kl % lanes, c % lanes, lanes)] =
+                                oihw.segment().get(FLOAT, oihw.byteOffset() + (long) (((k * cg + c) * r + i) * s + j) * Float.BYTES);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Floats of the packed weights of {@code p}. */
+    static int length(BlockedProblem p, int lanes) {
+        return p.totalOutBlocks() * p.inBlocks() * p.r() * p.s() * lanes * lanes;
+    }
+
+    private static int index(BlockedProblem p, int outBlock, int inBlock, int i, int j, int in, int out, int lanes) {
+        return ((((outBlock * p.inBlocks() + inBlock) * p.r() + i) * p.s() + j) * lanes + in) * lanes + out;
+    }
+}

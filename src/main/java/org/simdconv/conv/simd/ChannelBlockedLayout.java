@@ -1,0 +1,98 @@
+package org.simdconv.conv.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * The channel-blocked activation layout of the blocked kernels, {@code nChw<lanes>c} in oneDNN's
+ * words: {@code [N][ceil(C/lanes)][H][W][lanes]}, channel {@code c} of pixel (h, w) at
+ * {@code [c / lanes][h][w][c % lanes]}. One vector holds one pixel's channels of a block, so a tile
+ * loads one weight vector per input channel and broadcasts one input value per pixel. Channels past
+ * {@code C} in the last block are zero, so they add nothing to any sum.
+ *
+ * <p>The conversions to and from NCHW work one (item, block, row) at a time: {@code lanes} rows are
+ * copied in bulk into a small array, transposed there, and copied out in bulk.
+ */
+final class ChannelBlockedLayout {
+
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /** Each thread's scratch row pair, reused so that conversions allocate nothing. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private final int channels;
+    private final int height;
+    private final int width;
+    private final int lanes;
+
+    ChannelBlockedLayout(int channels, int height, int width, int lanes) {
+        this.channels = channels;
+        this.height = height;
+        this.width = width;
+        this.lanes = lanes;
+    }
+
+    int blocks() {
+        return Math.ceilDiv(channels, lanes);
+    }
+
+    /** Bytes of one batch item. */
+    long itemBytes() {
+        return (long) blocks() * height * width * lanes * Float.BYTES;
+    }
+
+    private float[] scratch() {
+        float[][] holder = SCRATCH.get();
+        if (holder[0].length < 2 * lanes * width) {
+            holder[0] = new float[2 * lanes * width];
+        }
+        return holder[0];
+    }
+
+    /** Copies block {@code cb} of NCHW batch item {@code n} into the blocked tensor. */
+    void toBlocked(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset, int n, int cb) {
+        float[] scratch = scratch();
+        int live = Math.min(lanes, channels - cb * lanes);
+        int rowFloats = width * lanes;
+        if (live < lanes) {
+            Arrays.fill(scratch, live * width, lanes * width, 0f);
+        }
+        long plane = (long) height * width * Float.BYTES;
+        long dstBlock = dstOffset + n * itemBytes() + (long) cb * height * rowFloats * Float.BYTES;
+        for (int h = 0; h < height; h++) {
+            long srcRow = srcOffset + ((long) n * channels + (long) cb * lanes) * plane + (long) h * width * Float.BYTES;
+            for (int ci = 0; ci < live; ci++) {
+                MemorySegment.copy(src, FLOAT, srcRow + ci * plane, scratch, ci * width, width);
+            }
+            int t = lanes * width;
+            for (int x = 0; x < width; x++) {
+                for (int ci = 0; ci < lanes; ci++) {
+                    scratch[t + x * lanes + ci] = scratch[ci * width + x];
+                }
+            }
+            MemorySegment.copy(scratch, t, dst, FLOAT, dstBlock + (long) h * rowFloats * Float.BYTES, rowFloats);
+        }
+    }
+
+    /** Copies block {@code cb} of batch item {@code n} of the blocked tensor back into NCHW. */
+    void toNchw(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset, int n, int cb) {
+        float[] scratch = scratch();
+        int live = Math.min(lanes, channels - cb * lanes);
+        int rowFloats = width * lanes;
+        long plane = (long) height * width * Float.BYTES;
+        long srcBlock = srcOffset + n * itemBytes() + (long) cb * height * rowFloats * Float.BYTES;
+        for (int h = 0; h < height; h++) {
+            MemorySegment.copy(src, FLOAT, srcBlock + (long) h * rowFloats * Float.BYTES, scratch, 0, rowFloats);
+            int t = rowFloats;
+            for (int ci = 0; ci < live; ci++) {
+                for (int x = 0; x < width; x++) {
+                    scratch[t + ci * width + x] = scratch[x * lanes + ci];
+                }
+            }
+            long dstRow = dstOffset + ((long) n * channels + (long) cb * lanes) * plane + (long) h * width * Float.BYTES;
+            for (int ci = 0; ci < live; ci++) {
+                MemorySegment.copy(scratch, t + ci * width, dst, FLOAT, dstRow + ci * plane, width);
+            }
+        }
+    }
+}

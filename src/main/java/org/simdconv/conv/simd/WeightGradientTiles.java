@@ -1,0 +1,102 @@
+package org.simdconv.conv.simd;
+
+import static org.simdconv.conv.simd.BlockedTiles.LANES;
+import static org.simdconv.conv.simd.BlockedTiles.SPECIES;
+
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Register tiles of the blocked weight gradient (seed 001, 17.3.3: the input cross-correlated with
+ * the output gradient), for one tap (r, s) and one input block:
+ * <pre>
+ *   dW[kb][cb][r][s][ci][0 .. lanes) += sum over pixels (oh, ow) of
+ *       broadcast(x[cb][oh*sh + r*dh - pt][ow*sw + s*dw - pl][ci]) * dy[kb][oh][ow][0 .. lanes)
+ * </pre>
+ * The main tile keeps two blocks of output channels times four input channels in eight
+ * accumulators for the whole sweep over the pixels: per pixel, two gradient vectors and four
+ * broadcasts feed eight FMAs (0.75 loads per FMA, as in the forward tile, and for the same reason
+ * no wider: see {@link BlockedTiles}). The pixel rectangle is clipped by the caller to the pixels
+ * whose tap lies inside the input, so padding is never read.
+ *
+ * <p>Both tensors are staged heap arrays ({@link BlockedStaging}): the input with its stride
+ * phases, so consecutive output columns read consecutive input pixels; the gradient plain. The
+ * accumulators start from, and end in, a partial gradient in the packed weight layout
+ * ({@link BlockedWeights}); every element sums its pixels row by row, in the same order in every tile.
+ */
+final class WeightGradientTiles {
+
+    /** Input channels per tile. */
+    static final int CHANNELS = 4;
+
+    private WeightGradientTiles() {
+    }
+
+    /**
+     * @param x      staged input; {@code xAt} indexes channel {@code ci} of the tap's pixel for the
+     *               rectangle's first pixel, {@code xRowStep} floats between its rows
+     * @param dy     staged output gradient; {@code dy0}, {@code dy1} index the two blocks' first
+     *               pixel, {@code dyRowStep} floats between rows
+     * @param partial partial gradient; {@code p0}, {@code p1} index channel {@code ci} of the two
+     *               blocks' weights for this tap
+     */
+    static void twoBlocksFourChannels(float[] x, int xAt, int xRowStep, float[] dy, int dy0, int dy1,
+                                      int dyRowStep, int rows, int columns, float[] partial, int p0, int p1) {
+        FloatVector a0 = load(partial, p0), a1 = load(partial, p0 + LANES),
+                a2 = load(partial, p0 + 2 * LANES), a3 = load(partial, p0 + 3 * LANES);
+        FloatVector b0 = load(partial, p1), b1 = load(partial, p1 + LANES),
+                b2 = load(partial, p1 + 2 * LANES), b3 = load(partial, p1 + 3 * LANES);
+        for (int row = 0; row < rows; row++) {
+            int xi = xAt + row * xRowStep;
+            int u = dy0 + row * dyRowStep, v = dy1 + row * dyRowStep;
+            for (int end = u + columns * LANES; u < end; u += LANES, v += LANES, xi += LANES) {
+                FloatVector gu = load(dy, u), gv = load(dy, v);
+                FloatVector i = FloatVector.broadcast(SPECIES, x[xi]);
+                a0 = gu.fma(i, a0);
+                b0 = gv.fma(i, b0);
+                i = FloatVector.broadcast(SPECIES, x[xi + 1]);
+                a1 = gu.fma(i, a1);
+                b1 = gv.fma(i, b1);
+                i = FloatVector.broadcast(SPECIES, x[xi + 2]);
+                a2 = gu.fma(i, a2);
+                b2 = gv.fma(i, b2);
+                i = FloatVector.broadcast(SPECIES, x[xi + 3]);
+                a3 = gu.fma(i, a3);
+                b3 = gv.fma(i, b3);
+            }
+        }
+        a0.intoArray(partial, p0);
+        a1.intoArray(partial, p0 + LANES);
+        a2.intoArray(partial, p0 + 2 * LANES);
+        a3.intoArray(partial, p0 + 3 * LANES);
+        b0.intoArray(partial, p1);
+        b1.intoArray(partial, p1 + LANES);
+        b2.intoArray(partial, p1 + 2 * LANES);
+        b3.intoArray(partial, p1 + 3 * LANES);
+    }
+
+    /** One block of output channels, four input channels: for a block without a partner. */
+    static void oneBlockFourChannels(float[] x, int xAt, int xRowStep, float[] dy, int dy0, int dyRowStep,
+                                     int rows, int columns, float[] partial, int p0) {
+        FloatVector a0 = load(partial, p0), a1 = load(partial, p0 + LANES),
+                a2 = load(partial, p0 + 2 * LANES), a3 = load(partial, p0 + 3 * LANES);
+        for (int row = 0; row < rows; row++) {
+            int xi = xAt + row * xRowStep;
+            int u = dy0 + row * dyRowStep;
+            for (int end = u + columns * LANES; u < end; u += LANES, xi += LANES) {
+                FloatVector gu = load(dy, u);
+                a0 = gu.fma(FloatVector.broadcast(SPECIES, x[xi]), a0);
+                a1 = gu.fma(FloatVector.broadcast(SPECIES, x[xi + 1]), a1);
+                a2 = gu.fma(FloatVector.broadcast(SPECIES, x[xi + 2]), a2);
+                a3 = gu.fma(FloatVector.broadcast(SPECIES, x[xi + 3]), a3);
+            }
+        }
+        a0.intoArray(partial, p0);
+        a1.intoArray(partial, p0 + LANES);
+        a2.intoArray(partial, p0 + 2 * LANES);
+        a3.intoArray(partial, p0 + 3 * LANES);
+    }
+
+    private static FloatVector load(float[] a, int index) {
+        return FloatVector.fromArray(SPECIES, a, index);
+    }
+}
