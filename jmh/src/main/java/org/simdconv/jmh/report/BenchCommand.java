@@ -91,7 +91,7 @@ public final class BenchCommand implements Callable<Integer> {
     boolean verbose;
 
     /** The kernels' name for a (shape, impl, threads): {@code Conv2d.kernelsName()} of a convolution set up like the benchmark's. */
-    private record KernelKey(String shape, String impl, int threads) {
+    private record KernelKey(String shape, Pass pass, String impl, int threads) {
     }
 
     /** A (shape, pass, impl, threads) the benchmark is asked to run. */
@@ -165,7 +165,7 @@ public final class BenchCommand implements Callable<Integer> {
                         }
                         var score = result.getPrimaryResult();
                         rows.add(new BenchRow(shape.name(), pass, t, impl, score.getScore(), score.getScoreError(),
-                                flops, kernels.get(new KernelKey(shape.name(), impl, t))));
+                                flops, kernels.get(new KernelKey(shape.name(), pass, impl, t))));
                     }
                 }
             }
@@ -210,7 +210,10 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** {@code Conv2d.kernelsName()} for every (shape, impl, threads), on a convolution set up as the benchmark sets up its own. */
+    /**
+     * {@code Conv2d.kernelName(pass, ...)} for every (shape, pass, impl, threads), on a convolution
+     * set up as the benchmark sets up its own: the kernel that the ordered list picks for the problem.
+     */
     private static Map<KernelKey, String> kernelNames(List<ConvShape> shapes, List<String> impls, List<Integer> threads) {
         Map<KernelKey, String> names = new HashMap<>();
         Set<Integer> distinct = new LinkedHashSet<>(threads);
@@ -222,7 +225,10 @@ public final class BenchCommand implements Callable<Integer> {
                     for (ConvShape shape : shapes) {
                         Conv2d conv = Conv2d.create(shape.options()).withImplementation(implementation)
                                 .withParallelism(parallelism);
-                        names.put(new KernelKey(shape.name(), impl, t), conv.kernelsName());
+                        for (Pass pass : Pass.values()) {
+                            names.put(new KernelKey(shape.name(), pass, impl, t), conv.kernelName(pass.convPass(),
+                                    shape.geometry().inputShape(), shape.geometry().weightShape()));
+                        }
                     }
                 }
             }

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
+import org.simdconv.conv.Conv2dPass;
 
 /**
  * The passes that {@code simdconv bench} times, by their ids in the benchmark
@@ -16,17 +17,24 @@ import java.util.stream.Collectors;
  * peer's {@code fwd} and {@code fwd_e2e} and stay meaningful when a blocked layout arrives.
  */
 public enum Pass {
-    FWD("fwd", "fwd"),
-    FWD_NCHW("fwd_nchw", "fwd_e2e"),
-    BWD_DATA("bwd_data", "bwd_data"),
-    BWD_WEIGHTS("bwd_weights", "bwd_wei");
+    FWD("fwd", "fwd", Conv2dPass.FORWARD),
+    FWD_NCHW("fwd_nchw", "fwd_e2e", Conv2dPass.FORWARD),
+    BWD_DATA("bwd_data", "bwd_data", Conv2dPass.BACKWARD_DATA),
+    BWD_WEIGHTS("bwd_weights", "bwd_wei", Conv2dPass.BACKWARD_WEIGHTS);
 
     private final String id;
     private final String peerId;
+    private final Conv2dPass convPass;
 
-    Pass(String id, String peerId) {
+    Pass(String id, String peerId, Conv2dPass convPass) {
         this.id = id;
         this.peerId = peerId;
+        this.convPass = convPass;
+    }
+
+    /** The library's pass that this benchmark pass runs. */
+    public Conv2dPass convPass() {
+        return convPass;
     }
 
     /** The id in the benchmark and in our CSV: fwd, fwd_nchw, bwd_data, bwd_weights. */
