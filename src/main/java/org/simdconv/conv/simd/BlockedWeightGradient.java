@@ -37,9 +37,14 @@ final class BlockedWeightGradient {
         this.weightBlock = g.r() * g.s() * LANES * LANES;
     }
 
-    /** Groups whose channels fill whole blocks, and at least a block of output channels. */
+    /**
+     * Groups whose channels fill whole blocks, at least half a block of output channels and two
+     * input channels (below that most of the tile's lanes or channels would be padding: with one
+     * input channel, as in the seed's first layer, the row kernel measured faster).
+     */
     static boolean accepts(Conv2dGeometry g) {
-        return BlockedProblem.blocksFitGroups(g, LANES) && g.filtersPerGroup() >= LANES
+        return BlockedProblem.blocksFitGroups(g, LANES) && 2 * g.filtersPerGroup() >= LANES
+                && g.channelsPerGroup() >= 2
                 && new BlockedStaging(g.c(), g.h(), g.w(), g.strideW(), LANES).itemFloats() < Integer.MAX_VALUE - 64
                 && (long) Math.ceilDiv(g.k(), LANES) * LANES * g.outH() * g.outW() < Integer.MAX_VALUE - 64;
     }
