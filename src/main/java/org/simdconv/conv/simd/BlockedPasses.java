@@ -3,6 +3,8 @@ package org.simdconv.conv.simd;
 import static org.simdconv.conv.simd.BlockedTiles.LANES;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
 import org.simdconv.conv.Accumulation;
 import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.parallel.Parallelism;
@@ -13,11 +15,23 @@ import org.simdconv.tensor.Tensor;
  * channel-blocked layout, the tiles write a channel-blocked output ({@link BlockedDirectConvolution}),
  * and the output is converted back to NCHW; the conversions are counted in the time of the pass.
  * Tasks are batch items, and output-channel blocks too when there are fewer items than threads.
- * Workspaces come from a {@link ScratchPool}, so a pass allocates nothing after its first call.
+ * Workspaces come from a {@link ScratchPool} and plans (tap lists) are kept per problem, so a pass
+ * allocates next to nothing after its first call.
  */
 final class BlockedPasses {
 
+    /** Problems kept with their tap lists, so that a repeated call builds nothing; cleared past {@link #PLANS}. */
+    static final int PLANS = 64;
+
     private final ScratchPool pool = new ScratchPool();
+    private final ConcurrentHashMap<BlockedProblem, BlockedDirectConvolution> plans = new ConcurrentHashMap<>();
+
+    private BlockedDirectConvolution plan(BlockedProblem p) {
+        if (plans.size() > PLANS) {
+            plans.clear();
+        }
+        return plans.computeIfAbsent(p, BlockedDirectConvolution::new);
+    }
 
     /**
      * Forward: groups whose channels fill whole blocks, and at least a block of channels in and out
@@ -37,13 +51,13 @@ final class BlockedPasses {
     }
 
     void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, Parallelism par) {
-        BlockedDirectConvolution conv = new BlockedDirectConvolution(BlockedProblem.forward(g, LANES));
+        BlockedDirectConvolution conv = plan(BlockedProblem.forward(g, LANES));
         float[] w = pool.array(BlockedWeights.length(conv.problem(), LANES));
         float[] b = bias == null ? null : pool.array(conv.problem().totalOutBlocks() * LANES);
         try {
             BlockedWeights.forward(g, weight, LANES, w);
             if (b != null) {
-                java.util.Arrays.fill(b, 0f);
+                Arrays.fill(b, 0f);
                 for (int k = 0; k < g.k(); k++) {
                     b[k] = bias.getFlat(k);
                 }
@@ -64,7 +78,7 @@ final class BlockedPasses {
      */
     void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput, Accumulation mode,
                       Parallelism par) {
-        BlockedDirectConvolution conv = new BlockedDirectConvolution(BlockedProblem.backwardData(g, LANES));
+        BlockedDirectConvolution conv = plan(BlockedProblem.backwardData(g, LANES));
         float[] w = pool.array(BlockedWeights.length(conv.problem(), LANES));
         try {
             BlockedWeights.backwardData(g, weight, LANES, w);
@@ -91,9 +105,9 @@ final class BlockedPasses {
         try {
             for (int i = 0; i < chunks; i++) {
                 partials[i] = pool.array(grad.partialLength());
-                java.util.Arrays.fill(partials[i], 0, grad.partialLength(), 0f);
+                Arrays.fill(partials[i], 0, grad.partialLength(), 0f);
                 biasPartials[i] = pool.array(blocks * LANES);
-                java.util.Arrays.fill(biasPartials[i], 0, blocks * LANES, 0f);
+                Arrays.fill(biasPartials[i], 0, blocks * LANES, 0f);
             }
             par.forEach(chunks * splits, task -> {
                 int chunk = task / splits;

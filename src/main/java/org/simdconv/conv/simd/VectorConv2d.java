@@ -16,19 +16,24 @@ import org.simdconv.parallel.Parallelism;
 import org.simdconv.tensor.Tensor;
 
 /**
- * The Vector API path: direct convolution on NCHW tensors, vectorised along output rows.
- *
- * <p>Each task takes one batch item (and, when there are fewer items than threads, a slice of the
- * output channels), packs the input planes it needs into a confined arena ({@link PackedPlanes}:
- * padding written out, stride phases split) and runs {@link DirectRowKernel} on every output row.
- * Backward-data at stride 1 is the same kernel on the transformed problem the seeds derive: the
- * gradient padded by the kernel extent, cross-correlated with the kernels rotated by 180 degrees and
- * transposed; at larger strides it is split into stride phases instead of inserting zeros
- * ({@link StridedBackwardData}). Backward-weights sums per-task partial gradients in a fixed order,
- * so results depend on the thread count but not on scheduling.
- *
- * <p>Output rows are the outer loop and blocks of four output channels the inner one, so the few
- * packed input rows an output row needs stay in L2 while every block uses them.
+ * The Vector API path. Each pass runs the first kernel of {@link #ORDER} that accepts the problem
+ * (oneDNN's rule: an ordered list, the choice named by {@link #kernelName} and logged at debug
+ * level, never a silent fallback):
+ * <ol>
+ *   <li>{@link Kernel#BLOCKED_DIRECT}: channel-blocked direct convolution ({@link BlockedPasses}),
+ *       for groups whose channels fill whole vector-wide blocks, forward and backward-data at stride 1
+ *       (the seed's transformed problem, 17.3.1);</li>
+ *   <li>{@link Kernel#ROW_DIRECT_STRIDE_PHASES}: backward-data at larger strides, split into stride
+ *       phases instead of inserting zeros ({@link StridedBackwardData});</li>
+ *   <li>{@link Kernel#ROW_DIRECT}: NCHW rows vectorised along the width ({@link DirectRowKernel}),
+ *       for everything else: few channels (the first layer), depthwise, odd groups;</li>
+ *   <li>{@link Kernel#BLOCKED_WEIGHT_GRADIENT} and {@link Kernel#ROW_WEIGHT_GRADIENT} likewise for
+ *       backward-weights, whose per-task partial gradients are summed in a fixed order, so results
+ *       depend on the thread count but not on scheduling.</li>
+ * </ol>
+ * The row kernels pack each batch item's planes into a confined arena ({@link PackedPlanes}), with
+ * output rows as the outer loop and blocks of four output channels inside, so the few packed rows
+ * an output row needs stay in L2.
  *
  * <p>Loaded only reflectively, by {@code KernelSelection}, when {@code jdk.incubator.vector} is present.
  */

@@ -1,0 +1,94 @@
+package org.simdconv.conv.simd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.simdconv.tensor.Tensor;
+
+/**
+ * The layout conversions of the blocked kernels: NCHW to channel-blocked and back is the identity,
+ * every element lands where {@code nChw<lanes>c} says, the padding lanes are zero, and the staged
+ * copy (with its column phases) holds every element at the offset the tiles compute.
+ */
+class ChannelBlockedLayoutTest {
+
+    private static final int LANES = BlockedTiles.LANES;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    @ParameterizedTest(name = "N={0} C={1} H={2} W={3}")
+    @CsvSource({"1,1,1,1", "2,5,3,7", "1,8,4,4", "3,9,2,11", "2,17,5,3", "1,33,1,19"})
+    void roundTripIsTheIdentityAndFollowsTheLayout(int n, int c, int h, int w) {
+        try (Arena arena = Arena.ofConfined()) {
+            float[] values = new float[n * c * h * w];
+            Random random = new Random(c * 31 + w);
+            for (int i = 0; i < values.length; i++) {
+                values[i] = random.nextInt(1000) - 500;
+            }
+            Tensor nchw = Tensor.allocate(arena, n, c, h, w).copyFrom(values);
+            ChannelBlockedLayout layout = new ChannelBlockedLayout(c, h, w, LANES);
+            MemorySegment blocked = arena.allocate(layout.itemBytes() * n);
+            blocked.fill((byte) 0x7f); // garbage that the conversion must overwrite, padding included
+            for (int item = 0; item < n; item++) {
+                for (int cb = 0; cb < layout.blocks(); cb++) {
+                    layout.toBlocked(nchw.segment(), nchw.byteOffset(), blocked, 0, item, cb);
+                }
+            }
+            for (int item = 0; item < n; item++) {
+                for (int cb = 0; cb < layout.blocks(); cb++) {
+                    for (int y = 0; y < h; y++) {
+                        for (int x = 0; x < w; x++) {
+                            for (int ci = 0; ci < LANES; ci++) {
+                                int channel = cb * LANES + ci;
+                                long at = ((((long) item * layout.blocks() + cb) * h + y) * w + x) * LANES + ci;
+                                float expected = channel < c ? values[((item * c + channel) * h + y) * w + x] : 0f;
+                                assertEquals(expected, blocked.getAtIndex(FLOAT, at),
+                                        "item " + item + " channel " + channel + " at (" + y + ", " + x + ")");
+                            }
+                        }
+                    }
+                }
+            }
+            Tensor back = Tensor.allocate(arena, n, c, h, w);
+            for (int item = 0; item < n; item++) {
+                for (int cb = 0; cb < layout.blocks(); cb++) {
+                    layout.toNchw(blocked, 0, back.segment(), back.byteOffset(), item, cb);
+                }
+            }
+            assertArrayEquals(values, back.toArray());
+        }
+    }
+
+    @ParameterizedTest(name = "C={0} W={1} strideW={2}")
+    @CsvSource({"3,7,1", "8,10,2", "9,11,3", "17,5,2"})
+    void stagingPutsEveryColumnInItsPhase(int c, int w, int strideW) {
+        int h = 3, n = 2;
+        try (Arena arena = Arena.ofConfined()) {
+            float[] values = new float[n * c * h * w];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = i + 1;
+            }
+            Tensor nchw = Tensor.allocate(arena, n, c, h, w).copyFrom(values);
+            BlockedStaging staging = new BlockedStaging(c, h, w, strideW, LANES);
+            for (int item = 0; item < n; item++) {
+                float[] staged = staging.stageNchw(nchw.segment(), nchw.byteOffset(), item);
+                for (int channel = 0; channel < Math.ceilDiv(c, LANES) * LANES; channel++) {
+                    for (int y = 0; y < h; y++) {
+                        for (int x = 0; x < w; x++) {
+                            int at = (channel / LANES) * staging.blockFloats() + y * staging.rowFloats()
+                                    + staging.columnOffset(x) + channel % LANES;
+                            float expected = channel < c ? values[((item * c + channel) * h + y) * w + x] : 0f;
+                            assertEquals(expected, staged[at], "item " + item + " channel " + channel + " at (" + y
+                                    + ", " + x + ")");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
