@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
 import org.simdconv.parallel.Parallelism;
+import org.simdconv.tensor.ChannelBlockedLayout;
 import org.simdconv.tensor.Tensor;
 
 /**
@@ -142,17 +143,120 @@ public final class Conv2d {
         Conv2dGeometry g = geometryOf("input", input, "gradWeight", gradWeight);
         checkTensor("input", input, g.inputShape(), g);
         checkTensor("gradOutput", gradOutput, g.outputShape(), g);
-        checkTensor("gradWeight", gradWeight, g.weightShape(), g);
-        if (gradBias != null) {
-            checkTensor("gradBias", gradBias, g.biasShape(), g);
-            checkDisjoint("gradBias", gradBias, "gradWeight", gradWeight);
-            checkDisjoint("gradBias", gradBias, "input", input);
-            checkDisjoint("gradBias", gradBias, "gradOutput", gradOutput);
-        }
-        checkDisjoint("gradWeight", gradWeight, "input", input);
-        checkDisjoint("gradWeight", gradWeight, "gradOutput", gradOutput);
+        checkGradients(g, input, gradOutput, gradWeight, gradBias);
         kernels.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode,
                 parallelismFor(input, gradOutput, gradWeight, gradBias));
+    }
+
+    // ---- The channel-blocked entry points -----------------------------------------------------
+    // Activations kept in the kernels' layout across layers (oneDNN's "format any"): no conversion
+    // per call. Weights, bias and their gradients stay OIHW.
+
+    /** Channels per block of the blocked layout ({@link ChannelBlockedLayout}): the vector lanes. */
+    public int channelBlock() {
+        return kernels.channelBlock();
+    }
+
+    /** The blocked shape {@code N x ceil(C/b) x H x W x b} of an NCHW shape, {@code b = channelBlock()}. */
+    public int[] blockedShape(int[] nchwShape) {
+        Objects.requireNonNull(nchwShape, "nchwShape");
+        if (nchwShape.length != 4) {
+            throw new IllegalArgumentException("nchwShape must be 4-D (N, C, H, W), got " + Arrays.toString(nchwShape));
+        }
+        return ChannelBlockedLayout.blockedShape(nchwShape, channelBlock());
+    }
+
+    /** Copies an NCHW tensor into its blocked form (padding channels zero). */
+    public void toBlocked(Tensor nchw, Tensor blocked) {
+        requireTensor("nchw", nchw);
+        checkLayoutPair(nchw, blocked);
+        layoutOf(nchw.shape()).toBlocked(nchw, blocked);
+    }
+
+    /** Copies a blocked tensor back into NCHW. */
+    public void toNchw(Tensor blocked, Tensor nchw) {
+        requireTensor("nchw", nchw);
+        checkLayoutPair(nchw, blocked);
+        layoutOf(nchw.shape()).toNchw(blocked, nchw);
+    }
+
+    /**
+     * {@link #forward(Tensor, Tensor, Tensor, Tensor)} on blocked {@code input} and {@code output}
+     * (shapes {@link #blockedShape} of the NCHW ones); {@code weight} OIHW, {@code bias} may be null.
+     * The padding channels of a blocked input must be zero (as {@link #toBlocked} and every blocked
+     * pass leave them).
+     */
+    public void forwardBlocked(Tensor input, Tensor weight, Tensor bias, Tensor output) {
+        requireTensor("weight", weight);
+        Conv2dGeometry g = blockedGeometry("input", input, weight);
+        checkTensor("weight", weight, g.weightShape(), g);
+        if (bias != null) {
+            checkTensor("bias", bias, g.biasShape(), g);
+        }
+        checkTensor("output", output, blockedShape(g.outputShape()), g);
+        checkDisjoint("output", output, "input", input);
+        checkDisjoint("output", output, "weight", weight);
+        checkDisjoint("output", output, "bias", bias);
+        kernels.forwardBlocked(g, input, weight, bias, output, parallelismFor(input, weight, bias, output));
+    }
+
+    /** {@link #backwardData} on blocked {@code gradOutput} and {@code gradInput}. */
+    public void backwardDataBlocked(Tensor gradOutput, Tensor weight, Tensor gradInput, Accumulation mode) {
+        Objects.requireNonNull(mode, "mode");
+        requireTensor("weight", weight);
+        Conv2dGeometry g = blockedGeometry("gradInput", gradInput, weight);
+        checkTensor("weight", weight, g.weightShape(), g);
+        checkTensor("gradOutput", gradOutput, blockedShape(g.outputShape()), g);
+        checkDisjoint("gradInput", gradInput, "gradOutput", gradOutput);
+        checkDisjoint("gradInput", gradInput, "weight", weight);
+        kernels.backwardDataBlocked(g, gradOutput, weight, gradInput, mode, parallelismFor(gradOutput, weight, gradInput));
+    }
+
+    /** {@link #backwardWeights} on blocked {@code input} and {@code gradOutput}; the gradients stay OIHW. */
+    public void backwardWeightsBlocked(Tensor input, Tensor gradOutput, Tensor gradWeight, Tensor gradBias,
+                                       Accumulation mode) {
+        Objects.requireNonNull(mode, "mode");
+        requireTensor("gradWeight", gradWeight);
+        Conv2dGeometry g = blockedGeometry("input", input, gradWeight);
+        checkTensor("gradOutput", gradOutput, blockedShape(g.outputShape()), g);
+        checkGradients(g, input, gradOutput, gradWeight, gradBias);
+        kernels.backwardWeightsBlocked(g, input, gradOutput, gradWeight, gradBias, mode,
+                parallelismFor(input, gradOutput, gradWeight, gradBias));
+    }
+
+    /**
+     * The geometry of a blocked activation and OIHW weights: {@code C = (C/groups) * groups} from the
+     * weights, the rest from the activation, which must then have exactly the blocked shape.
+     */
+    private Conv2dGeometry blockedGeometry(String name, Tensor blocked, Tensor weight) {
+        requireTensor(name, blocked);
+        int[] b = blocked.shape(), w = weight.shape();
+        if (b.length != 5 || b[4] != channelBlock()) {
+            throw new IllegalArgumentException(name + ": a blocked tensor has shape (N, ceil(C/" + channelBlock() + "), H, W, "
+                    + channelBlock() + "), got " + Arrays.toString(b));
+        }
+        if (w.length != 4) {
+            throw new IllegalArgumentException("weight must be 4-D (K, C/groups, R, S), got shape " + Arrays.toString(w));
+        }
+        int[] nchw = {b[0], (int) Math.min(Integer.MAX_VALUE, (long) w[1] * options.groups()), b[2], b[3]};
+        Conv2dGeometry g = geometryOf(name + " (as NCHW)", nchw, "weight", w);
+        checkTensor(name, blocked, blockedShape(g.inputShape()), g);
+        return g;
+    }
+
+    private ChannelBlockedLayout layoutOf(int[] nchw) {
+        return new ChannelBlockedLayout(nchw[1], nchw[2], nchw[3], channelBlock());
+    }
+
+    private void checkLayoutPair(Tensor nchw, Tensor blocked) {
+        requireTensor("blocked", blocked);
+        int[] expected = blockedShape(nchw.shape());
+        if (!blocked.hasShape(expected) || !blocked.isContiguous() || !nchw.isContiguous()) {
+            throw new IllegalArgumentException("blocked: shape " + Arrays.toString(blocked.shape()) + " must be the "
+                    + "contiguous blocked shape " + Arrays.toString(expected) + " of the contiguous NCHW tensor "
+                    + Arrays.toString(nchw.shape()));
+        }
+        checkDisjoint("blocked", blocked, "nchw", nchw);
     }
 
     @Override
@@ -182,6 +286,20 @@ public final class Conv2d {
         return parallelism;
     }
 
+    /** The weight and bias gradients of a backward-weights pass: shapes, and no overlap with the operands. */
+    private static void checkGradients(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight,
+                                       Tensor gradBias) {
+        checkTensor("gradWeight", gradWeight, g.weightShape(), g);
+        if (gradBias != null) {
+            checkTensor("gradBias", gradBias, g.biasShape(), g);
+            checkDisjoint("gradBias", gradBias, "gradWeight", gradWeight);
+            checkDisjoint("gradBias", gradBias, "input", input);
+            checkDisjoint("gradBias", gradBias, "gradOutput", gradOutput);
+        }
+        checkDisjoint("gradWeight", gradWeight, "input", input);
+        checkDisjoint("gradWeight", gradWeight, "gradOutput", gradOutput);
+    }
+
     private Conv2dGeometry checkForward(Tensor input, Tensor weight, Tensor bias) {
         requireTensor("input", input);
         requireTensor("weight", weight);
@@ -200,11 +318,15 @@ public final class Conv2d {
      * and their shapes, so that the message says which tensor is wrong.
      */
     private Conv2dGeometry geometryOf(String inputName, Tensor input, String weightName, Tensor weight) {
+        return geometryOf(inputName, input.shape(), weightName, weight.shape());
+    }
+
+    private Conv2dGeometry geometryOf(String inputName, int[] input, String weightName, int[] weight) {
         try {
-            return Conv2dGeometry.of(input.shape(), weight.shape(), options);
+            return Conv2dGeometry.of(input, weight, options);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(inputName + " " + Arrays.toString(input.shape()) + " and " + weightName
-                    + " " + Arrays.toString(weight.shape()) + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(inputName + " " + Arrays.toString(input) + " and " + weightName
+                    + " " + Arrays.toString(weight) + ": " + e.getMessage(), e);
         }
     }
 

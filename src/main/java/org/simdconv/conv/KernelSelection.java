@@ -58,6 +58,11 @@ final class KernelSelection {
         };
     }
 
+    /** The block of the channel-blocked layout: the Vector API kernels' lanes, or 8 without them. */
+    static int channelBlock() {
+        return Simd.KERNELS != null ? Simd.KERNELS.channelBlock() : 8;
+    }
+
     /** True when the Vector API path can run in this JVM. */
     static boolean simdAvailable() {
         return Simd.KERNELS != null;

@@ -30,11 +30,10 @@ import org.simdconv.tensor.Tensor;
  * {@link #printFlops} at set-up, so reports can convert). {@code simdconv bench}
  * ({@link org.simdconv.jmh.report.BenchCommand}) runs this benchmark and makes the report.
  *
- * <p>Passes: {@code fwd}, {@code fwd_nchw}, {@code bwd_data}, {@code bwd_weights}. {@code fwd} is the
- * forward kernel on the library's native layout and {@code fwd_nchw} the NCHW entry point with its
- * layout conversions (oneDNN's {@code fwd} and {@code fwd_e2e}). Today every entry point of the
- * library is NCHW and there is no conversion, so both run the same {@link Conv2d#forward}; the two
- * names are kept so that reports stay comparable when a blocked layout arrives.
+ * <p>Passes: {@code fwd}, {@code fwd_nchw}, {@code bwd_data}, {@code bwd_weights}. {@code fwd},
+ * {@code bwd_data} and {@code bwd_weights} run the channel-blocked entry points on activations
+ * converted once at set-up (oneDNN's primitives on their chosen layouts); {@code fwd_nchw} runs the
+ * NCHW {@link Conv2d#forward} with its conversions (oneDNN's {@code fwd_e2e}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -62,6 +61,7 @@ public class ConvPassBenchmark {
     private ForkJoinPool pool;
     private Conv2d conv;
     private Tensor input, weight, bias, output, gradOutput, gradInput, gradWeight, gradBias;
+    private Tensor blockedInput, blockedOutput, blockedGradOutput, blockedGradInput;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -81,6 +81,12 @@ public class ConvPassBenchmark {
         gradInput = Tensor.allocate(arena, g.inputShape());
         gradWeight = Tensor.allocate(arena, g.weightShape());
         gradBias = Tensor.allocate(arena, g.biasShape());
+        blockedInput = Tensor.allocate(arena, conv.blockedShape(g.inputShape()));
+        conv.toBlocked(input, blockedInput);
+        blockedGradOutput = Tensor.allocate(arena, conv.blockedShape(g.outputShape()));
+        conv.toBlocked(gradOutput, blockedGradOutput);
+        blockedOutput = Tensor.allocate(arena, conv.blockedShape(g.outputShape()));
+        blockedGradInput = Tensor.allocate(arena, conv.blockedShape(g.inputShape()));
         printFlops(s, g);
     }
 
@@ -93,9 +99,11 @@ public class ConvPassBenchmark {
     @Benchmark
     public Tensor run() {
         switch (pass) {
-            case "fwd", "fwd_nchw" -> conv.forward(input, weight, bias, output);   // both NCHW today
-            case "bwd_data" -> conv.backwardData(gradOutput, weight, gradInput, Accumulation.OVERWRITE);
-            case "bwd_weights" -> conv.backwardWeights(input, gradOutput, gradWeight, gradBias, Accumulation.OVERWRITE);
+            case "fwd" -> conv.forwardBlocked(blockedInput, weight, bias, blockedOutput);
+            case "fwd_nchw" -> conv.forward(input, weight, bias, output);
+            case "bwd_data" -> conv.backwardDataBlocked(blockedGradOutput, weight, blockedGradInput, Accumulation.OVERWRITE);
+            case "bwd_weights" -> conv.backwardWeightsBlocked(blockedInput, blockedGradOutput, gradWeight, gradBias,
+                    Accumulation.OVERWRITE);
             default -> throw new IllegalArgumentException("pass must be fwd, fwd_nchw, bwd_data or bwd_weights, got " + pass);
         }
         return output;

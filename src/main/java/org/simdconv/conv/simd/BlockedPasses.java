@@ -8,12 +8,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.simdconv.conv.Accumulation;
 import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.parallel.Parallelism;
+import org.simdconv.tensor.ChannelBlockedLayout;
 import org.simdconv.tensor.Tensor;
 
 /**
- * The passes of the blocked direct convolution on NCHW tensors: each batch item is staged into the
- * channel-blocked layout, the tiles write a channel-blocked output ({@link BlockedDirectConvolution}),
- * and the output is converted back to NCHW; the conversions are counted in the time of the pass.
+ * The passes of the blocked direct convolution, on NCHW tensors or on channel-blocked ones
+ * ({@link ChannelBlockedLayout}): each batch item is staged into a heap array, the tiles write a
+ * channel-blocked output ({@link BlockedDirectConvolution}), and with NCHW tensors the output is
+ * converted back; those conversions are counted in the time of the NCHW passes.
  * Tasks are batch items, and output-channel blocks too when there are fewer items than threads.
  * Workspaces come from a {@link ScratchPool} and plans (tap lists) are kept per problem, so a pass
  * allocates next to nothing after its first call.
@@ -50,7 +52,12 @@ final class BlockedPasses {
                 && BlockedDirectConvolution.fitsArrays(BlockedProblem.backwardData(g, LANES));
     }
 
-    void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, Parallelism par) {
+    /**
+     * Forward; {@code blockedTensors} says whether input and output are NCHW (converted on the way)
+     * or already channel-blocked ({@link ChannelBlockedLayout}, used as they are).
+     */
+    void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, boolean blockedTensors,
+                 Parallelism par) {
         BlockedDirectConvolution conv = plan(BlockedProblem.forward(g, LANES));
         float[] w = pool.array(BlockedWeights.length(conv.problem(), LANES));
         float[] b = bias == null ? null : pool.array(conv.problem().totalOutBlocks() * LANES);
@@ -62,7 +69,7 @@ final class BlockedPasses {
                     b[k] = bias.getFlat(k);
                 }
             }
-            run(conv, g.n(), input, output, w, b, null, par);
+            run(conv, g.n(), input, output, blockedTensors, w, b, false, par);
         } finally {
             pool.give(w);
             if (b != null) {
@@ -77,12 +84,12 @@ final class BlockedPasses {
      * degrees and transposed ({@link BlockedProblem#backwardData}, {@link BlockedWeights#backwardData}).
      */
     void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput, Accumulation mode,
-                      Parallelism par) {
+                      boolean blockedTensors, Parallelism par) {
         BlockedDirectConvolution conv = plan(BlockedProblem.backwardData(g, LANES));
         float[] w = pool.array(BlockedWeights.length(conv.problem(), LANES));
         try {
             BlockedWeights.backwardData(g, weight, LANES, w);
-            run(conv, g.n(), gradOutput, gradInput, w, null, mode == Accumulation.ACCUMULATE ? gradInput : null, par);
+            run(conv, g.n(), gradOutput, gradInput, blockedTensors, w, null, mode == Accumulation.ACCUMULATE, par);
         } finally {
             pool.give(w);
         }
@@ -95,7 +102,7 @@ final class BlockedPasses {
      * thread count but never on scheduling.
      */
     void backwardWeights(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight, Tensor gradBias,
-                         Accumulation mode, Parallelism par) {
+                         Accumulation mode, boolean blockedTensors, Parallelism par) {
         BlockedWeightGradient grad = new BlockedWeightGradient(g);
         int chunks = Math.min(par.threads(), g.n());
         int blocks = grad.problem().totalOutBlocks();
@@ -115,7 +122,7 @@ final class BlockedPasses {
                 int kb0 = WorkSplit.start(blocks, splits, task % splits);
                 int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
                 for (int n = n0; n < n1; n++) {
-                    grad.accumulate(input, gradOutput, n, kb0, kb1, partials[chunk],
+                    grad.accumulate(input, gradOutput, blockedTensors, n, kb0, kb1, partials[chunk],
                             gradBias == null ? null : biasPartials[chunk]);
                 }
             });
@@ -133,37 +140,46 @@ final class BlockedPasses {
     }
 
     /**
-     * Stages every item of {@code in}, runs {@code conv} into a blocked workspace that starts from
-     * {@code bias} (or from {@code accumulateInto}'s values), and converts the result into {@code out}.
+     * Stages every item of {@code in}, runs {@code conv} into the blocked output, which starts from
+     * {@code bias} (or keeps its values when {@code accumulate}). With NCHW tensors the output is a
+     * pooled blocked workspace, converted into {@code out} item by item; with blocked tensors it is
+     * {@code out} itself.
      */
-    private void run(BlockedDirectConvolution conv, int batch, Tensor in, Tensor out, float[] w, float[] bias,
-                     Tensor accumulateInto, Parallelism par) {
+    private void run(BlockedDirectConvolution conv, int batch, Tensor in, Tensor out, boolean blockedTensors,
+                     float[] w, float[] bias, boolean accumulate, Parallelism par) {
         BlockedProblem p = conv.problem();
-        int channels = out.dim(1);
+        int channels = blockedTensors ? p.totalOutBlocks() * LANES : out.dim(1);
         ChannelBlockedLayout layout = new ChannelBlockedLayout(channels, p.outH(), p.outW(), LANES);
         int blocks = layout.blocks();
-        MemorySegment blocked = pool.segment(layout.itemBytes() * batch);
+        MemorySegment workspace = blockedTensors ? null : pool.segment(layout.itemBytes() * batch);
+        MemorySegment blocked = blockedTensors ? out.segment() : workspace;
+        long offset = blockedTensors ? out.byteOffset() : 0;
         try {
             int splits = WorkSplit.channelSplits(batch, blocks, par.threads());
             par.forEach(batch * splits, task -> {
                 int n = task / splits;
                 int kb0 = WorkSplit.start(blocks, splits, task % splits);
                 int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
-                if (accumulateInto != null) {
+                if (!accumulate) {
+                    conv.fill(blocked, offset, n, kb0, kb1, bias);
+                } else if (!blockedTensors) {
                     for (int kb = kb0; kb < kb1; kb++) {
-                        layout.toBlocked(accumulateInto.segment(), accumulateInto.byteOffset(), blocked, 0, n, kb);
+                        layout.toBlocked(out.segment(), out.byteOffset(), blocked, offset, n, kb);
                     }
-                } else {
-                    conv.fill(blocked, 0, n, kb0, kb1, bias);
                 }
-                float[] staged = conv.staging().stageNchw(in.segment(), in.byteOffset(), n);
-                conv.run(staged, blocked, 0, w, n, kb0, kb1);
-                for (int kb = kb0; kb < kb1; kb++) {
-                    layout.toNchw(blocked, 0, out.segment(), out.byteOffset(), n, kb);
+                float[] staged = blockedTensors ? conv.staging().stageBlocked(in.segment(), in.byteOffset(), n)
+                        : conv.staging().stageNchw(in.segment(), in.byteOffset(), n);
+                conv.run(staged, blocked, offset, w, n, kb0, kb1);
+                if (!blockedTensors) {
+                    for (int kb = kb0; kb < kb1; kb++) {
+                        layout.toNchw(blocked, offset, out.segment(), out.byteOffset(), n, kb);
+                    }
                 }
             });
         } finally {
-            pool.give(blocked);
+            if (workspace != null) {
+                pool.give(workspace);
+            }
         }
     }
 }

@@ -102,6 +102,34 @@ final class BlockedStaging {
         return staged;
     }
 
+    /**
+     * Stages batch item {@code n} of a channel-blocked tensor ({@code N x ceil(C/lanes) x H x W x
+     * lanes}, see {@code ChannelBlockedLayout}): rows are copied in bulk, pixel by pixel into their
+     * column phases when the stride is above 1. Its padding lanes are copied as they are (the packed
+     * weights of those channels are zero).
+     */
+    float[] stageBlocked(MemorySegment src, long srcOffset, int n) {
+        float[] staged = ensure(ARRAYS.get(), slot, (int) itemFloats());
+        int blocks = Math.ceilDiv(channels, lanes);
+        long rowBytes = (long) width * lanes * Float.BYTES;
+        long item = srcOffset + (long) n * blocks * height * rowBytes;
+        for (int cb = 0; cb < blocks; cb++) {
+            for (int h = 0; h < height; h++) {
+                long row = item + ((long) cb * height + h) * rowBytes;
+                int rowBase = cb * blockFloats() + h * rowFloats();
+                if (strideW == 1) {
+                    MemorySegment.copy(src, FLOAT, row, staged, rowBase, width * lanes);
+                } else {
+                    for (int w = 0; w < width; w++) {
+                        MemorySegment.copy(src, FLOAT, row + (long) w * lanes * Float.BYTES, staged,
+                                rowBase + columnOffset(w), lanes);
+                    }
+                }
+            }
+        }
+        return staged;
+    }
+
     private static float[] ensure(float[][] arrays, int slot, int length) {
         if (arrays[slot] == null || arrays[slot].length < length) {
             arrays[slot] = new float[length];

@@ -60,14 +60,18 @@ final class BlockedWeightGradient {
 
     /**
      * Adds batch item {@code n}'s gradients of output blocks {@code [kbFrom, kbTo)} to
-     * {@code partial} and, when {@code biasPartial} is not null, to {@code biasPartial}.
+     * {@code partial} and, when {@code biasPartial} is not null, to {@code biasPartial}; the tensors
+     * are NCHW or, when {@code blockedTensors}, channel-blocked.
      */
-    void accumulate(Tensor x, Tensor gradOutput, int n, int kbFrom, int kbTo, float[] partial, float[] biasPartial) {
-        float[] dy = gradient.stageNchw(gradOutput.segment(), gradOutput.byteOffset(), n);
+    void accumulate(Tensor x, Tensor gradOutput, boolean blockedTensors, int n, int kbFrom, int kbTo, float[] partial,
+                    float[] biasPartial) {
+        float[] dy = blockedTensors ? gradient.stageBlocked(gradOutput.segment(), gradOutput.byteOffset(), n)
+                : gradient.stageNchw(gradOutput.segment(), gradOutput.byteOffset(), n);
         if (biasPartial != null) {
             sumPlanes(dy, kbFrom, kbTo, biasPartial);
         }
-        float[] staged = input.stageNchw(x.segment(), x.byteOffset(), n);
+        float[] staged = blockedTensors ? input.stageBlocked(x.segment(), x.byteOffset(), n)
+                : input.stageNchw(x.segment(), x.byteOffset(), n);
         for (int kb = kbFrom; kb < kbTo; ) {
             boolean pair = kb + 1 < kbTo && (kb + 1) / p.outBlocks() == kb / p.outBlocks();
             for (int cb = 0; cb < p.inBlocks(); cb++) {

@@ -96,6 +96,42 @@ public final class VectorConv2d implements Conv2dKernels {
     }
 
     @Override
+    public int channelBlock() {
+        return LANES;
+    }
+
+    /** The blocked kernel on the tensors as they are; other kernels through NCHW copies. */
+    @Override
+    public void forwardBlocked(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output,
+                               Parallelism par) {
+        if (choose(Conv2dPass.FORWARD, g) == Kernel.BLOCKED_DIRECT) {
+            blocked.forward(g, input, weight, bias, output, true, par);
+        } else {
+            Conv2dKernels.super.forwardBlocked(g, input, weight, bias, output, par);
+        }
+    }
+
+    @Override
+    public void backwardDataBlocked(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput,
+                                    Accumulation mode, Parallelism par) {
+        if (choose(Conv2dPass.BACKWARD_DATA, g) == Kernel.BLOCKED_DIRECT) {
+            blocked.backwardData(g, gradOutput, weight, gradInput, mode, true, par);
+        } else {
+            Conv2dKernels.super.backwardDataBlocked(g, gradOutput, weight, gradInput, mode, par);
+        }
+    }
+
+    @Override
+    public void backwardWeightsBlocked(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight,
+                                       Tensor gradBias, Accumulation mode, Parallelism par) {
+        if (choose(Conv2dPass.BACKWARD_WEIGHTS, g) == Kernel.BLOCKED_WEIGHT_GRADIENT) {
+            blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, true, par);
+        } else {
+            Conv2dKernels.super.backwardWeightsBlocked(g, input, gradOutput, gradWeight, gradBias, mode, par);
+        }
+    }
+
+    @Override
     public String kernelName(Conv2dPass pass, Conv2dGeometry g) {
         return name() + "/" + choose(pass, g).label();
     }
@@ -115,7 +151,7 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, Parallelism par) {
         if (choose(Conv2dPass.FORWARD, g) == Kernel.BLOCKED_DIRECT) {
-            blocked.forward(g, input, weight, bias, output, par);
+            blocked.forward(g, input, weight, bias, output, false, par);
             return;
         }
         int perChannel = g.channelsPerGroup() * g.r() * g.s();
@@ -165,7 +201,7 @@ public final class VectorConv2d implements Conv2dKernels {
                              Accumulation mode, Parallelism par) {
         Kernel kernel = choose(Conv2dPass.BACKWARD_DATA, g);
         if (kernel == Kernel.BLOCKED_DIRECT) {
-            blocked.backwardData(g, gradOutput, weight, gradInput, mode, par);
+            blocked.backwardData(g, gradOutput, weight, gradInput, mode, false, par);
             return;
         }
         int perChannel = g.filtersPerGroup() * g.r() * g.s();
@@ -221,7 +257,7 @@ public final class VectorConv2d implements Conv2dKernels {
     public void backwardWeights(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight,
                                 Tensor gradBias, Accumulation mode, Parallelism par) {
         if (choose(Conv2dPass.BACKWARD_WEIGHTS, g) == Kernel.BLOCKED_WEIGHT_GRADIENT) {
-            blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, par);
+            blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, false, par);
             return;
         }
         PackedPlanes layout = new PackedPlanes(g.outH(), g.outW(), g.strideH(), g.strideW(), g.r(), g.s(),

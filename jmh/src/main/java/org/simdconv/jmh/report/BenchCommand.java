@@ -32,8 +32,8 @@ import picocli.CommandLine.Model.CommandSpec;
  * prints a {@link BenchReport}: a markdown table with GFLOP/s, % of peak, the kernels used and, given
  * peer CSV files, the ratio to the peer; with {@code --csv}, also the CSV and an SVG chart beside it.
  *
- * <p>{@code fwd} and {@code fwd_nchw} both time {@code Conv2d.forward} today: every entry point of
- * the library is NCHW, so the NCHW entry point has no conversion yet (see {@link Pass}).
+ * <p>{@code fwd}, {@code bwd_data} and {@code bwd_weights} time the channel-blocked entry points,
+ * {@code fwd_nchw} the NCHW forward pass with its conversions (see {@link Pass}).
  *
  * <p>Every input (shapes, passes, threads, peer files) is checked before anything runs. Exit code 0
  * when every benchmark ran, 1 when one failed (the others are still reported, and JMH's log is

@@ -92,9 +92,10 @@ public final class BenchReport {
             notes.add("% of peak: of the FMA peak through the Vector API at the same thread count ("
                     + peaksText() + ").");
         }
-        if (rows.stream().anyMatch(r -> r.pass() == Pass.FWD || r.pass() == Pass.FWD_NCHW)) {
-            notes.add("fwd and fwd_nchw both time Conv2d.forward on NCHW tensors: every entry point is NCHW today, "
-                    + "so fwd_nchw has no layout conversion yet.");
+        if (!rows.isEmpty()) {
+            notes.add("fwd, bwd_data and bwd_weights time the channel-blocked entry points (Conv2d.forwardBlocked, ...: "
+                    + "activations already blocked, weights OIHW); fwd_nchw times Conv2d.forward on NCHW tensors, "
+                    + "layout conversions included.");
         }
         if (!peer.isEmpty()) {
             long matched = rows.stream().filter(r -> peer.match(r.shape(), r.threads(), r.pass()).isPresent()).count();

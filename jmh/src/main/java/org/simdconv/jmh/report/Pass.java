@@ -11,10 +11,10 @@ import org.simdconv.conv.Conv2dPass;
  * The passes that {@code simdconv bench} times, by their ids in the benchmark
  * ({@link org.simdconv.jmh.ConvPassBenchmark}'s {@code pass} parameter) and in the peer's CSV.
  *
- * <p>{@link #FWD} is the forward kernel on the library's native layout, {@link #FWD_NCHW} the NCHW
- * entry point including its layout conversions. Every entry point of the library is NCHW today, so
- * both time the same {@code Conv2d.forward}; they are kept apart so that reports line up with the
- * peer's {@code fwd} and {@code fwd_e2e} and stay meaningful when a blocked layout arrives.
+ * <p>{@link #FWD}, {@link #BWD_DATA} and {@link #BWD_WEIGHTS} run the channel-blocked entry points
+ * ({@code Conv2d.forwardBlocked}, ...) on activations already in the kernels' layout, as the peer's
+ * primitives run on the layouts they choose; {@link #FWD_NCHW} is the NCHW entry point including its
+ * layout conversions, as the peer's {@code fwd_e2e}.
  */
 public enum Pass {
     FWD("fwd", "fwd", Conv2dPass.FORWARD),

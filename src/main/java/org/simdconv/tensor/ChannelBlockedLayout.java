@@ -1,20 +1,22 @@
-package org.simdconv.conv.simd;
+package org.simdconv.tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
- * The channel-blocked activation layout of the blocked kernels, {@code nChw<lanes>c} in oneDNN's
- * words: {@code [N][ceil(C/lanes)][H][W][lanes]}, channel {@code c} of pixel (h, w) at
- * {@code [c / lanes][h][w][c % lanes]}. One vector holds one pixel's channels of a block, so a tile
- * loads one weight vector per input channel and broadcasts one input value per pixel. Channels past
- * {@code C} in the last block are zero, so they add nothing to any sum.
+ * The channel-blocked activation layout, {@code nChw<lanes>c} in oneDNN's words: an NCHW tensor
+ * {@code N x C x H x W} held as {@code N x ceil(C/lanes) x H x W x lanes}, channel {@code c} of
+ * pixel (h, w) at {@code [c / lanes][h][w][c % lanes]}. One vector holds one pixel's channels of a
+ * block, which is what the blocked convolution kernels compute on. Channels past {@code C} in the
+ * last block are zero.
  *
  * <p>The conversions to and from NCHW work one (item, block, row) at a time: {@code lanes} rows are
- * copied in bulk into a small array, transposed there, and copied out in bulk.
+ * copied in bulk into a small array, transposed there, and copied out in bulk. Each thread reuses
+ * its small array, so conversions allocate nothing after the first. Tensors must be contiguous and
+ * of the right shapes: {@code Conv2d.toBlocked} and {@code Conv2d.toNchw} check them for users.
  */
-final class ChannelBlockedLayout {
+public final class ChannelBlockedLayout {
 
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     /** Each thread's scratch row pair, reused so that conversions allocate nothing. */
@@ -25,19 +27,25 @@ final class ChannelBlockedLayout {
     private final int width;
     private final int lanes;
 
-    ChannelBlockedLayout(int channels, int height, int width, int lanes) {
+    /** The layout of {@code channels x height x width} items in blocks of {@code lanes} channels. */
+    public ChannelBlockedLayout(int channels, int height, int width, int lanes) {
         this.channels = channels;
         this.height = height;
         this.width = width;
         this.lanes = lanes;
     }
 
-    int blocks() {
+    /** Shape of the blocked tensor of an NCHW shape, in blocks of {@code lanes} channels. */
+    public static int[] blockedShape(int[] nchw, int lanes) {
+        return new int[] {nchw[0], Math.ceilDiv(nchw[1], lanes), nchw[2], nchw[3], lanes};
+    }
+
+    public int blocks() {
         return Math.ceilDiv(channels, lanes);
     }
 
     /** Bytes of one batch item. */
-    long itemBytes() {
+    public long itemBytes() {
         return (long) blocks() * height * width * lanes * Float.BYTES;
     }
 
@@ -49,8 +57,26 @@ final class ChannelBlockedLayout {
         return holder[0];
     }
 
-    /** Copies block {@code cb} of NCHW batch item {@code n} into the blocked tensor. */
-    void toBlocked(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset, int n, int cb) {
+    /** Converts a whole contiguous NCHW tensor into a contiguous blocked one. */
+    public void toBlocked(Tensor nchw, Tensor blocked) {
+        for (int n = 0; n < nchw.dim(0); n++) {
+            for (int cb = 0; cb < blocks(); cb++) {
+                toBlocked(nchw.segment(), nchw.byteOffset(), blocked.segment(), blocked.byteOffset(), n, cb);
+            }
+        }
+    }
+
+    /** Converts a whole contiguous blocked tensor into a contiguous NCHW one. */
+    public void toNchw(Tensor blocked, Tensor nchw) {
+        for (int n = 0; n < nchw.dim(0); n++) {
+            for (int cb = 0; cb < blocks(); cb++) {
+                toNchw(blocked.segment(), blocked.byteOffset(), nchw.segment(), nchw.byteOffset(), n, cb);
+            }
+        }
+    }
+
+    /** Copies block {@code cb} of NCHW batch item {@code n} into the blocked tensor; offsets in bytes. */
+    public void toBlocked(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset, int n, int cb) {
         float[] scratch = scratch();
         int live = Math.min(lanes, channels - cb * lanes);
         int rowFloats = width * lanes;
@@ -75,7 +101,7 @@ final class ChannelBlockedLayout {
     }
 
     /** Copies block {@code cb} of batch item {@code n} of the blocked tensor back into NCHW. */
-    void toNchw(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset, int n, int cb) {
+    public void toNchw(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset, int n, int cb) {
         float[] scratch = scratch();
         int live = Math.min(lanes, channels - cb * lanes);
         int rowFloats = width * lanes;
