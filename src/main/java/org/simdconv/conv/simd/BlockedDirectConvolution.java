@@ -234,7 +234,8 @@ final class BlockedDirectConvolution {
     /** The taps of input blocks {@code [cb0, cb1)}, kernel rows {@code rows} and columns {@code columns}. */
     private BlockedTaps tapList(int cb0, int cb1, int[] rows, int[] columns) {
         int count = (cb1 - cb0) * (rows[1] - rows[0]) * (columns[1] - columns[0]);
-        int[] in = new int[count], weights = new int[count];
+        int[] in = new int[count], weights = new int[count], channels = new int[count];
+        int perGroup = p.inChannels() / p.groups();
         int t = 0;
         for (int cb = cb0; cb < cb1; cb++) {
             for (int r = rows[0]; r < rows[1]; r++) {
@@ -242,10 +243,11 @@ final class BlockedDirectConvolution {
                     in[t] = cb * staging.blockFloats() + r * p.dilationH() * staging.rowFloats()
                             + staging.columnOffset(s * p.dilationW() - p.padLeft());
                     weights[t] = cb * weightBlock + (r * p.s() + s) * LANES * LANES;
+                    channels[t] = Math.min(LANES, perGroup - cb * LANES);
                 }
             }
         }
-        return new BlockedTaps(in, weights, count);
+        return new BlockedTaps(in, weights, channels, count);
     }
 
     /** The range {@code [lo, hi)}, or {@code [0, 0)} when it is empty. */

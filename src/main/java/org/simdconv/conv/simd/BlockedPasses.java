@@ -36,19 +36,24 @@ final class BlockedPasses {
     }
 
     /**
-     * Forward: groups whose channels fill whole blocks, and at least a block of channels in and out
-     * (with fewer, most lanes would multiply padding: the row kernels are faster there, measured on
-     * the seed's second layer, 4 to 6 channels).
+     * Forward: groups whose channels fill whole blocks, and at least a block of channels in and out.
+     * A partial last block runs only its real input channels, but first layers (one or three
+     * channels) measured slower here than on the row kernels: with stride 2 and a 7x7 kernel the
+     * staging and the conversions of a 224x224 image cost more than the tiles save.
      */
     static boolean acceptsForward(Conv2dGeometry g) {
         return BlockedProblem.blocksFitGroups(g, LANES) && g.channelsPerGroup() >= LANES
                 && g.filtersPerGroup() >= LANES && BlockedDirectConvolution.fitsArrays(BlockedProblem.forward(g, LANES));
     }
 
-    /** Backward-data: as forward, at stride 1 (larger strides are split into phases by the row kernels). */
+    /**
+     * Backward-data at stride 1 (larger strides are split into phases by the row kernels): the
+     * input channels are its lanes, so at least a block of them (a first layer's three channels would
+     * leave most lanes empty: it stays on the row kernels, vectorised along the width).
+     */
     static boolean acceptsBackwardData(Conv2dGeometry g) {
         return g.strideH() == 1 && g.strideW() == 1 && BlockedProblem.blocksFitGroups(g, LANES)
-                && g.channelsPerGroup() >= LANES && g.filtersPerGroup() >= LANES
+                && g.channelsPerGroup() >= LANES
                 && BlockedDirectConvolution.fitsArrays(BlockedProblem.backwardData(g, LANES));
     }
 

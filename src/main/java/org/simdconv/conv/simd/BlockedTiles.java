@@ -60,12 +60,12 @@ final class BlockedTiles {
                 a2 = load(out, out0 + 2 * outStep), a3 = load(out, out0 + 3 * outStep);
         FloatVector b0 = load(out, out1), b1 = load(out, out1 + outStep),
                 b2 = load(out, out1 + 2 * outStep), b3 = load(out, out1 + 3 * outStep);
-        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets();
+        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets(), channels = taps.channels();
         int count = taps.count();
         for (int t = 0; t < count; t++) {
             int x = inAt + inOffsets[t];
             int u = w0 + weightOffsets[t], v = w1 + weightOffsets[t];
-            for (int end = x + LANES; x < end; x++, u += LANES, v += LANES) {
+            for (int end = x + channels[t]; x < end; x++, u += LANES, v += LANES) {
                 FloatVector wu = FloatVector.fromArray(SPECIES, w, u);
                 FloatVector wv = FloatVector.fromArray(SPECIES, w, v);
                 FloatVector i = FloatVector.broadcast(SPECIES, in[x]);
@@ -93,12 +93,12 @@ final class BlockedTiles {
                 a2 = load(out, out0 + 2 * outStep), a3 = load(out, out0 + 3 * outStep);
         FloatVector b0 = load(out, out1), b1 = load(out, out1 + outStep),
                 b2 = load(out, out1 + 2 * outStep), b3 = load(out, out1 + 3 * outStep);
-        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets();
+        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets(), channels = taps.channels();
         int count = taps.count();
         for (int t = 0; t < count; t++) {
             int x = inAt + inOffsets[t];
             int u = w0 + weightOffsets[t], v = w1 + weightOffsets[t];
-            for (int end = x + LANES; x < end; x++, u += LANES, v += LANES) {
+            for (int end = x + channels[t]; x < end; x++, u += LANES, v += LANES) {
                 FloatVector wu = FloatVector.fromArray(SPECIES, w, u);
                 FloatVector wv = FloatVector.fromArray(SPECIES, w, v);
                 FloatVector i = FloatVector.broadcast(SPECIES, in[x]);
@@ -124,12 +124,12 @@ final class BlockedTiles {
                                    MemorySegment out, long out0, long outStep) {
         FloatVector a0 = load(out, out0), a1 = load(out, out0 + outStep),
                 a2 = load(out, out0 + 2 * outStep), a3 = load(out, out0 + 3 * outStep);
-        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets();
+        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets(), channels = taps.channels();
         int count = taps.count();
         for (int t = 0; t < count; t++) {
             int x = inAt + inOffsets[t];
             int u = w0 + weightOffsets[t];
-            for (int end = x + LANES; x < end; x++, u += LANES) {
+            for (int end = x + channels[t]; x < end; x++, u += LANES) {
                 FloatVector wu = FloatVector.fromArray(SPECIES, w, u);
                 a0 = wu.fma(FloatVector.broadcast(SPECIES, in[x]), a0);
                 a1 = wu.fma(FloatVector.broadcast(SPECIES, in[x + step]), a1);
@@ -144,12 +144,12 @@ final class BlockedTiles {
     static void twoBlocksOnePixel(float[] in, int inAt, BlockedTaps taps, float[] w, int w0, int w1,
                                   MemorySegment out, long out0, long out1) {
         FloatVector a = load(out, out0), b = load(out, out1);
-        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets();
+        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets(), channels = taps.channels();
         int count = taps.count();
         for (int t = 0; t < count; t++) {
             int x = inAt + inOffsets[t];
             int u = w0 + weightOffsets[t], v = w1 + weightOffsets[t];
-            for (int end = x + LANES; x < end; x++, u += LANES, v += LANES) {
+            for (int end = x + channels[t]; x < end; x++, u += LANES, v += LANES) {
                 FloatVector i = FloatVector.broadcast(SPECIES, in[x]);
                 a = FloatVector.fromArray(SPECIES, w, u).fma(i, a);
                 b = FloatVector.fromArray(SPECIES, w, v).fma(i, b);
@@ -162,12 +162,12 @@ final class BlockedTiles {
     static void oneBlockOnePixel(float[] in, int inAt, BlockedTaps taps, float[] w, int w0, MemorySegment out,
                                  long out0) {
         FloatVector a = load(out, out0);
-        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets();
+        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets(), channels = taps.channels();
         int count = taps.count();
         for (int t = 0; t < count; t++) {
             int x = inAt + inOffsets[t];
             int u = w0 + weightOffsets[t];
-            for (int end = x + LANES; x < end; x++, u += LANES) {
+            for (int end = x + channels[t]; x < end; x++, u += LANES) {
                 a = FloatVector.fromArray(SPECIES, w, u).fma(FloatVector.broadcast(SPECIES, in[x]), a);
             }
         }
