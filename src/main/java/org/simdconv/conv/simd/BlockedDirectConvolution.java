@@ -38,7 +38,19 @@ final class BlockedDirectConvolution {
     /** Output rows per band: the input rows a band reads stay in L2 while every block pair uses them. */
     static final int BAND = 4;
 
+    /**
+     * Where output pixel (oh, ow) of the problem lies in a {@code planeH x planeW} output plane: at
+     * {@code (originH + oh*strideH, originW + ow*strideW)}. Dense for every problem but the stride
+     * phases of backward-data, each of which fills one sub-grid of the input gradient.
+     */
+    record OutputGrid(int planeH, int planeW, int strideH, int strideW, int originH, int originW) {
+        static OutputGrid dense(BlockedProblem p) {
+            return new OutputGrid(p.outH(), p.outW(), 1, 1, 0, 0);
+        }
+    }
+
     private final BlockedProblem p;
+    private final OutputGrid grid;
     private final BlockedStaging staging;
     private final int weightBlock;
     private final long outBlockBytes;
@@ -50,10 +62,15 @@ final class BlockedDirectConvolution {
     private final int[] columnClass;
 
     BlockedDirectConvolution(BlockedProblem p) {
+        this(p, OutputGrid.dense(p));
+    }
+
+    BlockedDirectConvolution(BlockedProblem p, OutputGrid grid) {
         this.p = p;
+        this.grid = grid;
         this.staging = new BlockedStaging(p.inChannels(), p.inH(), p.inW(), p.strideW(), LANES);
         this.weightBlock = p.r() * p.s() * LANES * LANES;
-        this.outBlockBytes = (long) p.outH() * p.outW() * LANES * Float.BYTES;
+        this.outBlockBytes = (long) grid.planeH() * grid.planeW() * LANES * Float.BYTES;
         this.outItemBytes = outBlockBytes * p.totalOutBlocks();
         this.chunk = Math.max(1, WEIGHT_CHUNK_BYTES / (p.outBlocks() * weightBlock * Float.BYTES));
         int[][] rowRanges = new int[p.outH()][];
@@ -90,6 +107,10 @@ final class BlockedDirectConvolution {
         return p;
     }
 
+    OutputGrid grid() {
+        return grid;
+    }
+
     BlockedStaging staging() {
         return staging;
     }
@@ -100,7 +121,7 @@ final class BlockedDirectConvolution {
      * a multiple of the lanes.
      */
     void fill(MemorySegment out, long outOffset, int n, int kbFrom, int kbTo, float[] bias) {
-        long pixels = (long) p.outH() * p.outW();
+        long pixels = (long) grid.planeH() * grid.planeW();
         for (int kb = kbFrom; kb < kbTo; kb++) {
             FloatVector start = bias == null ? FloatVector.zero(BlockedTiles.SPECIES)
                     : FloatVector.fromArray(BlockedTiles.SPECIES, bias, kb * LANES);
@@ -152,17 +173,17 @@ final class BlockedDirectConvolution {
         int w1 = w0 + p.inBlocks() * weightBlock;
         long o0 = outItem + kb * outBlockBytes;
         long o1 = o0 + outBlockBytes;
-        long pixelBytes = (long) LANES * Float.BYTES;
+        long rowStep = (long) grid.strideW() * LANES * Float.BYTES;
         for (int oh = oh0; oh < oh1; oh++) {
             BlockedTaps rowTaps = chunkTaps[rowClass[oh]][columnClass[owA]];
             for (int ow = owA; ow < owTiled; ow += PIXELS) {
-                long o = ((long) oh * p.outW() + ow) * pixelBytes;
+                long o = outPixel(oh, ow);
                 if (pair) {
                     BlockedTiles.twoBlocksFourPixels(in, inBase + inPixel(oh, ow), rowTaps, w, w0, w1, out, o0 + o,
-                            o1 + o, pixelBytes);
+                            o1 + o, rowStep);
                 } else {
                     BlockedTiles.oneBlockFourPixels(in, inBase + inPixel(oh, ow), LANES, rowTaps, w, w0, out, o0 + o,
-                            pixelBytes);
+                            rowStep);
                 }
             }
         }
@@ -189,20 +210,20 @@ final class BlockedDirectConvolution {
     private void column(float[] in, int inBase, float[] w, int w0, int w1, MemorySegment out, long o0, long o1,
                         int ow, BlockedTaps[][] chunkTaps) {
         int ohA = p.firstInteriorRow(), ohTiled = ohA + (p.endInteriorRow() - ohA) / PIXELS * PIXELS;
-        long pixelBytes = (long) LANES * Float.BYTES;
+        long columnStep = (long) grid.strideH() * grid.planeW() * LANES * Float.BYTES;
         for (int oh = 0; oh < ohA; oh++) {
             onePixel(in, inBase, w, w0, w1, out, o0, o1, oh, ow, chunkTaps);
         }
-        int columnStep = p.strideH() * staging.rowFloats();
+        int inStep = p.strideH() * staging.rowFloats();
         for (int oh = ohA; oh < ohTiled; oh += PIXELS) {
-            long o = ((long) oh * p.outW() + ow) * pixelBytes;
+            long o = outPixel(oh, ow);
             BlockedTaps taps = chunkTaps[rowClass[oh]][columnClass[ow]];
             if (w1 >= 0) {
-                BlockedTiles.twoBlocksFourPixelsStrided(in, inBase + inPixel(oh, ow), columnStep, taps, w, w0, w1, out,
-                        o0 + o, o1 + o, p.outW() * pixelBytes);
+                BlockedTiles.twoBlocksFourPixelsStrided(in, inBase + inPixel(oh, ow), inStep, taps, w, w0, w1, out,
+                        o0 + o, o1 + o, columnStep);
             } else {
-                BlockedTiles.oneBlockFourPixels(in, inBase + inPixel(oh, ow), columnStep, taps, w, w0, out, o0 + o,
-                        p.outW() * pixelBytes);
+                BlockedTiles.oneBlockFourPixels(in, inBase + inPixel(oh, ow), inStep, taps, w, w0, out, o0 + o,
+                        columnStep);
             }
         }
         for (int oh = ohTiled; oh < p.outH(); oh++) {
@@ -213,13 +234,19 @@ final class BlockedDirectConvolution {
     private void onePixel(float[] in, int inBase, float[] w, int w0, int w1, MemorySegment out, long o0, long o1,
                           int oh, int ow, BlockedTaps[][] chunkTaps) {
         int at = inBase + inPixel(oh, ow);
-        long o = ((long) oh * p.outW() + ow) * LANES * Float.BYTES;
+        long o = outPixel(oh, ow);
         BlockedTaps t = chunkTaps[rowClass[oh]][columnClass[ow]];
         if (w1 >= 0) {
             BlockedTiles.twoBlocksOnePixel(in, at, t, w, w0, w1, out, o0 + o, o1 + o);
         } else {
             BlockedTiles.oneBlockOnePixel(in, at, t, w, w0, out, o0 + o);
         }
+    }
+
+    /** Byte offset, within an output block's plane, of output pixel (oh, ow) ({@link OutputGrid}). */
+    private long outPixel(int oh, int ow) {
+        return ((long) (grid.originH() + oh * grid.strideH()) * grid.planeW() + grid.originW() + ow * grid.strideW())
+                * LANES * Float.BYTES;
     }
 
     /**

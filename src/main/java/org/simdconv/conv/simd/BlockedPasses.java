@@ -3,8 +3,11 @@ package org.simdconv.conv.simd;
 import static org.simdconv.conv.simd.BlockedTiles.LANES;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.simdconv.conv.Accumulation;
 import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.parallel.Parallelism;
@@ -22,17 +25,29 @@ import org.simdconv.tensor.Tensor;
  */
 final class BlockedPasses {
 
-    /** Problems kept with their tap lists, so that a repeated call builds nothing; cleared past {@link #PLANS}. */
+    /**
+     * Plans kept per problem (tap lists) and per geometry (stride phases), so that a repeated call
+     * builds nothing; cleared when more than {@link #PLANS} accumulate.
+     */
     static final int PLANS = 64;
 
     private final ScratchPool pool = new ScratchPool();
-    private final ConcurrentHashMap<BlockedProblem, BlockedDirectConvolution> plans = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Object, Object> plans = new ConcurrentHashMap<>();
 
-    private BlockedDirectConvolution plan(BlockedProblem p) {
+    private BlockedDirectConvolution plan(BlockedProblem p, BlockedDirectConvolution.OutputGrid grid) {
+        return (BlockedDirectConvolution) cached(List.of(p, grid), () -> new BlockedDirectConvolution(p, grid));
+    }
+
+    @SuppressWarnings("unchecked")
+    private List<BackwardDataPhase> phases(Conv2dGeometry g) {
+        return (List<BackwardDataPhase>) cached(g, () -> BackwardDataPhase.of(g, LANES));
+    }
+
+    private Object cached(Object key, Supplier<Object> make) {
         if (plans.size() > PLANS) {
             plans.clear();
         }
-        return plans.computeIfAbsent(p, BlockedDirectConvolution::new);
+        return plans.computeIfAbsent(key, k -> make.get());
     }
 
     /**
@@ -47,14 +62,14 @@ final class BlockedPasses {
     }
 
     /**
-     * Backward-data at stride 1 (larger strides are split into phases by the row kernels): the
-     * input channels are its lanes, so at least a block of them (a first layer's three channels would
-     * leave most lanes empty: it stays on the row kernels, vectorised along the width).
+     * Backward-data, at any stride ({@link BackwardDataPhase}): the input channels are its lanes, so
+     * at least a block of them (a first layer's three channels would leave most lanes empty: it
+     * stays on the row kernels, vectorised along the width).
      */
     static boolean acceptsBackwardData(Conv2dGeometry g) {
-        return g.strideH() == 1 && g.strideW() == 1 && BlockedProblem.blocksFitGroups(g, LANES)
+        return BlockedProblem.blocksFitGroups(g, LANES)
                 && g.channelsPerGroup() >= LANES
-                && BlockedDirectConvolution.fitsArrays(BlockedProblem.backwardData(g, LANES));
+                && new BlockedStaging(g.k(), g.outH(), g.outW(), 1, LANES).itemFloats() < Integer.MAX_VALUE - 64;
     }
 
     /**
@@ -63,7 +78,8 @@ final class BlockedPasses {
      */
     void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, boolean blockedTensors,
                  Parallelism par) {
-        BlockedDirectConvolution conv = plan(BlockedProblem.forward(g, LANES));
+        BlockedProblem problem = BlockedProblem.forward(g, LANES);
+        BlockedDirectConvolution conv = plan(problem, BlockedDirectConvolution.OutputGrid.dense(problem));
         float[] w = pool.array(BlockedWeights.length(conv.problem(), LANES));
         float[] b = bias == null ? null : pool.array(conv.problem().totalOutBlocks() * LANES);
         try {
@@ -74,7 +90,7 @@ final class BlockedPasses {
                     b[k] = bias.getFlat(k);
                 }
             }
-            run(conv, g.n(), input, output, blockedTensors, w, b, false, par);
+            run(List.of(conv), List.of(w), g.n(), input, output, blockedTensors, b, false, par);
         } finally {
             pool.give(w);
             if (b != null) {
@@ -84,19 +100,31 @@ final class BlockedPasses {
     }
 
     /**
-     * Backward-data at stride 1, the seed's transformed problem (seed 001, 17.3.1): the output
-     * gradient padded by the kernel extent and cross-correlated with the kernels rotated by 180
-     * degrees and transposed ({@link BlockedProblem#backwardData}, {@link BlockedWeights#backwardData}).
+     * Backward-data, the seed's transformed problem (seed 001, 17.3.1) split into stride phases
+     * ({@link BackwardDataPhase}): the output gradient correlated with the kernels rotated by 180
+     * degrees and transposed, each phase filling its sub-grid of the input gradient.
      */
     void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput, Accumulation mode,
                       boolean blockedTensors, Parallelism par) {
-        BlockedDirectConvolution conv = plan(BlockedProblem.backwardData(g, LANES));
-        float[] w = pool.array(BlockedWeights.length(conv.problem(), LANES));
+        List<BackwardDataPhase> phases = phases(g);
+        if (phases.isEmpty()) { // no kernel tap reaches any input pixel: the gradient is zero
+            if (mode == Accumulation.OVERWRITE) {
+                gradInput.fill(0f);
+            }
+            return;
+        }
+        List<BlockedDirectConvolution> convs = new ArrayList<>(phases.size());
+        List<float[]> weights = new ArrayList<>(phases.size());
         try {
-            BlockedWeights.backwardData(g, weight, LANES, w);
-            run(conv, g.n(), gradOutput, gradInput, blockedTensors, w, null, mode == Accumulation.ACCUMULATE, par);
+            for (BackwardDataPhase phase : phases) {
+                convs.add(plan(phase.problem(), phase.grid()));
+                float[] w = pool.array(BlockedWeights.length(phase.problem(), LANES));
+                weights.add(w);
+                BlockedWeights.backwardData(g, weight, LANES, phase, w);
+            }
+            run(convs, weights, g.n(), gradOutput, gradInput, blockedTensors, null, mode == Accumulation.ACCUMULATE, par);
         } finally {
-            pool.give(w);
+            weights.forEach(pool::give);
         }
     }
 
@@ -145,16 +173,18 @@ final class BlockedPasses {
     }
 
     /**
-     * Stages every item of {@code in}, runs {@code conv} into the blocked output, which starts from
-     * {@code bias} (or keeps its values when {@code accumulate}). With NCHW tensors the output is a
-     * pooled blocked workspace, converted into {@code out} item by item; with blocked tensors it is
-     * {@code out} itself.
+     * Stages every item of {@code in}, runs every problem of {@code convs} (with its weights) into
+     * the blocked output, which starts from {@code bias} (or keeps its values when
+     * {@code accumulate}). The problems share their input and output planes: one, or the stride
+     * phases of backward-data. With NCHW tensors the output is a pooled blocked workspace, converted
+     * into {@code out} item by item; with blocked tensors it is {@code out} itself.
      */
-    private void run(BlockedDirectConvolution conv, int batch, Tensor in, Tensor out, boolean blockedTensors,
-                     float[] w, float[] bias, boolean accumulate, Parallelism par) {
-        BlockedProblem p = conv.problem();
-        int channels = blockedTensors ? p.totalOutBlocks() * LANES : out.dim(1);
-        ChannelBlockedLayout layout = new ChannelBlockedLayout(channels, p.outH(), p.outW(), LANES);
+    private void run(List<BlockedDirectConvolution> convs, List<float[]> weights, int batch, Tensor in, Tensor out,
+                     boolean blockedTensors, float[] bias, boolean accumulate, Parallelism par) {
+        BlockedDirectConvolution first = convs.get(0);
+        BlockedDirectConvolution.OutputGrid plane = first.grid();
+        int channels = blockedTensors ? first.problem().totalOutBlocks() * LANES : out.dim(1);
+        ChannelBlockedLayout layout = new ChannelBlockedLayout(channels, plane.planeH(), plane.planeW(), LANES);
         int blocks = layout.blocks();
         MemorySegment workspace = blockedTensors ? null : pool.segment(layout.itemBytes() * batch);
         MemorySegment blocked = blockedTensors ? out.segment() : workspace;
@@ -166,15 +196,17 @@ final class BlockedPasses {
                 int kb0 = WorkSplit.start(blocks, splits, task % splits);
                 int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
                 if (!accumulate) {
-                    conv.fill(blocked, offset, n, kb0, kb1, bias);
+                    first.fill(blocked, offset, n, kb0, kb1, bias);
                 } else if (!blockedTensors) {
                     for (int kb = kb0; kb < kb1; kb++) {
                         layout.toBlocked(out.segment(), out.byteOffset(), blocked, offset, n, kb);
                     }
                 }
-                float[] staged = blockedTensors ? conv.staging().stageBlocked(in.segment(), in.byteOffset(), n)
-                        : conv.staging().stageNchw(in.segment(), in.byteOffset(), n);
-                conv.run(staged, blocked, offset, w, n, kb0, kb1);
+                float[] staged = blockedTensors ? first.staging().stageBlocked(in.segment(), in.byteOffset(), n)
+                        : first.staging().stageNchw(in.segment(), in.byteOffset(), n);
+                for (int i = 0; i < convs.size(); i++) {
+                    convs.get(i).run(staged, blocked, offset, weights.get(i), n, kb0, kb1);
+                }
                 if (!blockedTensors) {
                     for (int kb = kb0; kb < kb1; kb++) {
                         layout.toNchw(blocked, offset, out.segment(), out.byteOffset(), n, kb);

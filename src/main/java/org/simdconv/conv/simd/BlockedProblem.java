@@ -14,7 +14,8 @@ import org.simdconv.conv.Conv2dGeometry;
  * with taps that fall outside the input skipped (clipped), never read from a padded copy. Padding
  * may be negative: backward-data runs as this same problem with the gradient as input, the kernels
  * rotated and transposed, and padding {@code dilation*(R-1) - pad} (seed 001, 17.3.1), which is
- * negative when the forward padding exceeds the kernel extent.
+ * negative when the forward padding exceeds the kernel extent; at larger strides, one such problem
+ * per stride phase ({@link BackwardDataPhase}).
  */
 record BlockedProblem(int groups, int inChannels, int inBlocks, int inH, int inW, int outBlocks, int outH, int outW,
                       int r, int s, int strideH, int strideW, int dilationH, int dilationW,
@@ -30,20 +31,6 @@ record BlockedProblem(int groups, int inChannels, int inBlocks, int inH, int inW
         return new BlockedProblem(g.groups(), g.c(), blocksPerGroup(g.channelsPerGroup(), g, lanes), g.h(), g.w(),
                 blocksPerGroup(g.filtersPerGroup(), g, lanes), g.outH(), g.outW(), g.r(), g.s(),
                 g.strideH(), g.strideW(), g.dilationH(), g.dilationW(), g.padTop(), g.padLeft());
-    }
-
-    /**
-     * Backward-data of {@code g} at stride 1: the output gradient, padded by the kernel extent minus
-     * the forward padding, cross-correlated with the rotated, transposed kernels.
-     */
-    static BlockedProblem backwardData(Conv2dGeometry g, int lanes) {
-        if (g.strideH() != 1 || g.strideW() != 1) {
-            throw new IllegalArgumentException("blocked backward-data needs stride 1, got " + g);
-        }
-        return new BlockedProblem(g.groups(), g.k(), blocksPerGroup(g.filtersPerGroup(), g, lanes), g.outH(), g.outW(),
-                blocksPerGroup(g.channelsPerGroup(), g, lanes), g.h(), g.w(), g.r(), g.s(), 1, 1,
-                g.dilationH(), g.dilationW(),
-                g.dilationH() * (g.r() - 1) - g.padTop(), g.dilationW() * (g.s() - 1) - g.padLeft());
     }
 
     static int blocksPerGroup(int channelsPerGroup, Conv2dGeometry g, int lanes) {

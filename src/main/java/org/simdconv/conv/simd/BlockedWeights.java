@@ -36,23 +36,24 @@ final class BlockedWeights {
     }
 
     /**
-     * The weights of backward-data at stride 1 (seed 001, 17.3.1): for output block {@code cb} of
-     * input channels and input block {@code kb} of output channels,
-     * {@code packed[cb][kb][r][s][ki][co] = W[k][c][R-1-r][S-1-s]}, the kernels rotated by 180 degrees
-     * and transposed.
+     * The weights of one phase of backward-data ({@link BackwardDataPhase}; seed 001, 17.3.1): for
+     * output block {@code cb} of input channels, input block {@code kb} of output channels and tap
+     * (i, j), {@code packed[cb][kb][i][j][ki][co] = W[k][c][rows[i]][columns[j]]}: the kernels
+     * transposed, and rotated by 180 degrees through the tap order (largest index first).
      */
-    static void backwardData(Conv2dGeometry g, Tensor oihw, int lanes, float[] packed) {
-        BlockedProblem p = BlockedProblem.backwardData(g, lanes);
-        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), r = g.r(), s = g.s();
+    static void backwardData(Conv2dGeometry g, Tensor oihw, int lanes, BackwardDataPhase phase, float[] packed) {
+        BlockedProblem p = phase.problem();
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
         Arrays.fill(packed, 0, length(p, lanes), 0f);
         for (int k = 0; k < g.k(); k++) {
             int group = k / kg, kl = k % kg;
             for (int c = 0; c < cg; c++) {
                 int cb = group * p.outBlocks() + c / lanes;
-                for (int i = 0; i < r; i++) {
-                    for (int j = 0; j < s; j++) {
-                        packed[index(p, cb, kl / lanes, r - 1 - i, s - 1 - j, kl % lanes, c % lanes, lanes)] =
-                                oihw.segment().get(FLOAT, oihw.byteOffset() + (long) (((k * cg + c) * r + i) * s + j) * Float.BYTES);
+                for (int i = 0; i < phase.rows().length; i++) {
+                    for (int j = 0; j < phase.columns().length; j++) {
+                        packed[index(p, cb, kl / lanes, i, j, kl % lanes, c % lanes, lanes)] = oihw.segment().get(FLOAT,
+                                oihw.byteOffset() + (long) (((k * cg + c) * g.r() + phase.rows()[i]) * g.s()
+                                        + phase.columns()[j]) * Float.BYTES);
                     }
                 }
             }
