@@ -31,7 +31,7 @@ final class BlockedPasses {
      */
     static final int PLANS = 64;
 
-    private final ScratchPool pool = new ScratchPool();
+    private final ScratchPool pool;
     private final ConcurrentHashMap<Object, Object> plans = new ConcurrentHashMap<>();
 
     private BlockedDirectConvolution plan(BlockedProblem p, BlockedDirectConvolution.OutputGrid grid) {
@@ -41,6 +41,10 @@ final class BlockedPasses {
     @SuppressWarnings("unchecked")
     private List<BackwardDataPhase> phases(Conv2dGeometry g) {
         return (List<BackwardDataPhase>) cached(g, () -> BackwardDataPhase.of(g, LANES));
+    }
+
+    BlockedPasses(ScratchPool pool) {
+        this.pool = pool;
     }
 
     private Object cached(Object key, Supplier<Object> make) {

@@ -13,6 +13,7 @@ import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.conv.Conv2dKernels;
 import org.simdconv.conv.Conv2dPass;
 import org.simdconv.parallel.Parallelism;
+import org.simdconv.tensor.ChannelBlockedLayout;
 import org.simdconv.tensor.Tensor;
 
 /**
@@ -21,16 +22,19 @@ import org.simdconv.tensor.Tensor;
  * level, never a silent fallback):
  * <ol>
  *   <li>{@link Kernel#BLOCKED_DIRECT}: channel-blocked direct convolution ({@link BlockedPasses}),
- *       for groups whose channels fill whole vector-wide blocks, forward and backward-data at stride 1
- *       (the seed's transformed problem, 17.3.1);</li>
- *   <li>{@link Kernel#ROW_DIRECT_STRIDE_PHASES}: backward-data at larger strides, split into stride
- *       phases instead of inserting zeros ({@link StridedBackwardData});</li>
+ *       for groups whose channels fill whole vector-wide blocks (at least one block): forward, and
+ *       backward-data as the seed's transformed problem (17.3.1) split into stride phases
+ *       ({@link BackwardDataPhase});</li>
+ *   <li>{@link Kernel#ROW_DIRECT_STRIDE_PHASES}: backward-data at strides above 1 with fewer channels,
+ *       split into stride phases instead of inserting zeros ({@link StridedBackwardData});</li>
  *   <li>{@link Kernel#ROW_DIRECT}: NCHW rows vectorised along the width ({@link DirectRowKernel}),
  *       for everything else: few channels (the first layer), depthwise, odd groups;</li>
  *   <li>{@link Kernel#BLOCKED_WEIGHT_GRADIENT} and {@link Kernel#ROW_WEIGHT_GRADIENT} likewise for
  *       backward-weights, whose per-task partial gradients are summed in a fixed order, so results
  *       depend on the thread count but not on scheduling.</li>
  * </ol>
+ * The blocked kernels also serve the channel-blocked entry points ({@code Conv2d.forwardBlocked}
+ * and the rest) on the caller's tensors as they are; the others run those through NCHW copies.
  * The row kernels pack each batch item's planes into a confined arena ({@link PackedPlanes}), with
  * output rows as the outer loop and blocks of four output channels inside, so the few packed rows
  * an output row needs stay in L2.
@@ -82,7 +86,8 @@ public final class VectorConv2d implements Conv2dKernels {
     /** The order in which the kernels are tried, the same for every pass: fastest first. */
     static final List<Kernel> ORDER = List.of(Kernel.values());
 
-    private final BlockedPasses blocked = new BlockedPasses();
+    private final ScratchPool pool = new ScratchPool();
+    private final BlockedPasses blocked = new BlockedPasses(pool);
 
     /** The first kernel of {@link #ORDER} that accepts {@code pass} on {@code g}. */
     static Kernel choose(Conv2dPass pass, Conv2dGeometry g) {
@@ -100,14 +105,51 @@ public final class VectorConv2d implements Conv2dKernels {
         return LANES;
     }
 
-    /** The blocked kernel on the tensors as they are; other kernels through NCHW copies. */
+    /**
+     * Converts between a blocked tensor and an NCHW one ({@code toBlocked}: from {@code nchw} into
+     * {@code blocked}; else the other way), item and block at a time on the pool's threads.
+     */
+    private static void convert(Tensor from, Tensor to, boolean toBlocked, Parallelism par) {
+        Tensor nchw = toBlocked ? from : to;
+        ChannelBlockedLayout layout = new ChannelBlockedLayout(nchw.dim(1), nchw.dim(2), nchw.dim(3), LANES);
+        int blocks = layout.blocks();
+        par.forEach(nchw.dim(0) * blocks, t -> {
+            if (toBlocked) {
+                layout.toBlocked(from.segment(), from.byteOffset(), to.segment(), to.byteOffset(), t / blocks, t % blocks);
+            } else {
+                layout.toNchw(from.segment(), from.byteOffset(), to.segment(), to.byteOffset(), t / blocks, t % blocks);
+            }
+        });
+    }
+
+    private static long bytes(int[] shape) {
+        long n = Float.BYTES;
+        for (int d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    /**
+     * The blocked kernel on the tensors as they are; the other kernels through NCHW copies in
+     * pooled workspaces, converted on the pool's threads.
+     */
     @Override
     public void forwardBlocked(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output,
                                Parallelism par) {
         if (choose(Conv2dPass.FORWARD, g) == Kernel.BLOCKED_DIRECT) {
             blocked.forward(g, input, weight, bias, output, true, par);
         } else {
-            Conv2dKernels.super.forwardBlocked(g, input, weight, bias, output, par);
+            MemorySegment xs = pool.segment(bytes(g.inputShape())), ys = pool.segment(bytes(g.outputShape()));
+            try {
+                Tensor x = Tensor.wrap(xs, g.inputShape()), y = Tensor.wrap(ys, g.outputShape());
+                convert(input, x, false, par);
+                forward(g, x, weight, bias, y, par);
+                convert(y, output, true, par);
+            } finally {
+                pool.give(xs);
+                pool.give(ys);
+            }
         }
     }
 
@@ -117,7 +159,19 @@ public final class VectorConv2d implements Conv2dKernels {
         if (choose(Conv2dPass.BACKWARD_DATA, g) == Kernel.BLOCKED_DIRECT) {
             blocked.backwardData(g, gradOutput, weight, gradInput, mode, true, par);
         } else {
-            Conv2dKernels.super.backwardDataBlocked(g, gradOutput, weight, gradInput, mode, par);
+            MemorySegment dys = pool.segment(bytes(g.outputShape())), dxs = pool.segment(bytes(g.inputShape()));
+            try {
+                Tensor dy = Tensor.wrap(dys, g.outputShape()), dx = Tensor.wrap(dxs, g.inputShape());
+                convert(gradOutput, dy, false, par);
+                if (mode == Accumulation.ACCUMULATE) {
+                    convert(gradInput, dx, false, par);
+                }
+                backwardData(g, dy, weight, dx, mode, par);
+                convert(dx, gradInput, true, par);
+            } finally {
+                pool.give(dys);
+                pool.give(dxs);
+            }
         }
     }
 
@@ -127,7 +181,16 @@ public final class VectorConv2d implements Conv2dKernels {
         if (choose(Conv2dPass.BACKWARD_WEIGHTS, g) == Kernel.BLOCKED_WEIGHT_GRADIENT) {
             blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, true, par);
         } else {
-            Conv2dKernels.super.backwardWeightsBlocked(g, input, gradOutput, gradWeight, gradBias, mode, par);
+            MemorySegment xs = pool.segment(bytes(g.inputShape())), dys = pool.segment(bytes(g.outputShape()));
+            try {
+                Tensor x = Tensor.wrap(xs, g.inputShape()), dy = Tensor.wrap(dys, g.outputShape());
+                convert(input, x, false, par);
+                convert(gradOutput, dy, false, par);
+                backwardWeights(g, x, dy, gradWeight, gradBias, mode, par);
+            } finally {
+                pool.give(xs);
+                pool.give(dys);
+            }
         }
     }
 
