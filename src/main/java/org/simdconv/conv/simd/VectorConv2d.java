@@ -328,8 +328,10 @@ public final class VectorConv2d implements Conv2dKernels {
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), taps = g.r() * g.s();
         int chunks = Math.min(par.threads(), g.n());
         int splits = WorkSplit.channelSplits(g.n(), g.k(), par.threads());
-        float[][] partialWeights = new float[chunks][g.k() * cg * taps];
-        float[][] partialBias = new float[chunks][g.k()];
+        // Padded past their ends: two threads' partials of a small layer would otherwise share cache
+        // lines, and false sharing made two threads four times slower than one (seed_conv1).
+        float[][] partialWeights = new float[chunks][g.k() * cg * taps + FALSE_SHARING_PAD];
+        float[][] partialBias = new float[chunks][g.k() + FALSE_SHARING_PAD];
         long outPlaneBytes = planeBytes(g.outH(), g.outW());
         par.forEach(chunks * splits, task -> {
             int chunk = task / splits;
@@ -418,9 +420,15 @@ public final class VectorConv2d implements Conv2dKernels {
         }
     }
 
-    /** Sums the partial results chunk by chunk, always in the same order, into {@code target}. */
+    /** Floats after each per-thread partial: two cache lines. */
+    private static final int FALSE_SHARING_PAD = 32;
+
+    /**
+     * Sums the partial results chunk by chunk, always in the same order, into {@code target}; the
+     * partials may be longer than the target (padding).
+     */
     private static void reduceInto(Tensor target, float[][] partials, Accumulation mode) {
-        float[] sum = mode == Accumulation.ACCUMULATE ? target.toArray() : new float[partials[0].length];
+        float[] sum = mode == Accumulation.ACCUMULATE ? target.toArray() : new float[(int) target.elementCount()];
         for (float[] partial : partials) {
             for (int i = 0; i < sum.length; i++) {
                 sum[i] += partial[i];
