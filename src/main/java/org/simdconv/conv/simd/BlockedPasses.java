@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
+import java.util.function.Function;
 import org.simdconv.conv.Accumulation;
 import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.parallel.Parallelism;
@@ -32,26 +32,29 @@ final class BlockedPasses {
     static final int PLANS = 64;
 
     private final ScratchPool pool;
-    private final ConcurrentHashMap<Object, Object> plans = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<PlanKey, BlockedDirectConvolution> plans = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Conv2dGeometry, List<BackwardDataPhase>> phases = new ConcurrentHashMap<>();
 
-    private BlockedDirectConvolution plan(BlockedProblem p, BlockedDirectConvolution.OutputGrid grid) {
-        return (BlockedDirectConvolution) cached(List.of(p, grid), () -> new BlockedDirectConvolution(p, grid));
-    }
-
-    @SuppressWarnings("unchecked")
-    private List<BackwardDataPhase> phases(Conv2dGeometry g) {
-        return (List<BackwardDataPhase>) cached(g, () -> BackwardDataPhase.of(g, LANES));
+    private record PlanKey(BlockedProblem problem, BlockedDirectConvolution.OutputGrid grid) {
     }
 
     BlockedPasses(ScratchPool pool) {
         this.pool = pool;
     }
 
-    private Object cached(Object key, Supplier<Object> make) {
-        if (plans.size() > PLANS) {
-            plans.clear();
+    private BlockedDirectConvolution plan(BlockedProblem p, BlockedDirectConvolution.OutputGrid grid) {
+        return cached(plans, new PlanKey(p, grid), key -> new BlockedDirectConvolution(key.problem(), key.grid()));
+    }
+
+    private List<BackwardDataPhase> phases(Conv2dGeometry g) {
+        return cached(phases, g, key -> BackwardDataPhase.of(key, LANES));
+    }
+
+    private static <K, V> V cached(ConcurrentHashMap<K, V> map, K key, Function<K, V> make) {
+        if (map.size() > PLANS) {
+            map.clear();
         }
-        return plans.computeIfAbsent(key, k -> make.get());
+        return map.computeIfAbsent(key, make);
     }
 
     /**
