@@ -163,6 +163,12 @@ public final class Conv2d {
         if (nchwShape.length != 4) {
             throw new IllegalArgumentException("nchwShape must be 4-D (N, C, H, W), got " + Arrays.toString(nchwShape));
         }
+        for (int i = 0; i < 4; i++) {
+            if (nchwShape[i] < 1) {
+                throw new IllegalArgumentException("nchwShape dimension " + "NCHW".charAt(i) + " must be >= 1, got "
+                        + Arrays.toString(nchwShape));
+            }
+        }
         return ChannelBlockedLayout.blockedShape(nchwShape, channelBlock());
     }
 

@@ -132,6 +132,38 @@ class BlockedEntryPointTest {
         }
     }
 
+    @Test
+    void closedMemoryNullsAndBadShapesAreNamed() {
+        Conv2d conv = Conv2d.create(Conv2dOptions.defaults());
+        int block = conv.channelBlock();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> conv.blockedShape(new int[] {2, 0, 5, 5}));
+        assertEquals("nchwShape dimension C must be >= 1, got [2, 0, 5, 5]", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> conv.blockedShape(new int[] {2, 3, 5}));
+        assertTrue(e.getMessage().startsWith("nchwShape must be 4-D"), e.getMessage());
+
+        Tensor w, out;
+        Tensor closedIn;
+        try (Arena closed = Arena.ofConfined()) {
+            closedIn = Tensor.allocate(closed, 1, 1, 4, 4, block);
+        }
+        try (Arena arena = Arena.ofShared()) {
+            w = Tensor.allocate(arena, block, block, 3, 3);
+            out = Tensor.allocate(arena, 1, 1, 2, 2, block).fill(3f);
+            IllegalStateException closedError = assertThrows(IllegalStateException.class,
+                    () -> conv.forwardBlocked(closedIn, w, null, out));
+            assertTrue(closedError.getMessage().contains("input"), closedError.getMessage());
+            NullPointerException nullError = assertThrows(NullPointerException.class,
+                    () -> conv.backwardDataBlocked(out, w, null, Accumulation.OVERWRITE));
+            assertTrue(String.valueOf(nullError.getMessage()).contains("gradInput"), nullError.getMessage());
+            Tensor grad = Tensor.allocate(arena, 1, 1, 4, 4, block);
+            assertThrows(NullPointerException.class, () -> conv.backwardDataBlocked(out, w, grad, null));
+            for (float v : out.toArray()) {
+                assertEquals(3f, v);
+            }
+        }
+    }
+
     private static Tensor blocked(Conv2d conv, Arena arena, Tensor nchw) {
         Tensor b = Tensor.allocate(arena, conv.blockedShape(nchw.shape()));
         conv.toBlocked(nchw, b);

@@ -173,6 +173,19 @@ class FiniteDifferenceTest {
     // The float facade: Conv2d on float tensors, against the same double-precision differences.
     // ---------------------------------------------------------------------------------------------
 
+    /** Runs the channel-blocked kernels of every pass (a partial last block, stride phases), at 8 or 16 lanes. */
+    static final Case BLOCKED_CASE = of("17 channels to 16, stride 2, padding 1: the blocked kernels",
+            shape(1, 17, 9, 8), shape(16, 17, 3, 3), Conv2dOptions.defaults().withStride(2).withPadding(Padding.of(1)), 5, 4);
+
+    @Test
+    void theBlockedCaseRunsTheBlockedKernels() {
+        Conv2d conv = conv(Implementation.SIMD, BLOCKED_CASE.options());
+        for (Conv2dPass pass : Conv2dPass.values()) {
+            String kernel = conv.kernelName(pass, BLOCKED_CASE.input(), BLOCKED_CASE.weight());
+            assertTrue(kernel.contains("/blocked-"), pass + " runs " + kernel);
+        }
+    }
+
     static Stream<Arguments> facadeCases() {
         Conv2dOptions d = Conv2dOptions.defaults();
         Case[] chosen = {
@@ -182,6 +195,7 @@ class FiniteDifferenceTest {
                         d.withGroups(2).withPadding(Padding.same()), 7, 6),
                 of("8 channels, 12x10, padding 1: rows longer than a vector", shape(1, 8, 12, 10), shape(4, 8, 3, 3),
                         d.withPadding(Padding.of(1)), 12, 10),
+                BLOCKED_CASE,
         };
         return Stream.of(Implementation.SCALAR, Implementation.SIMD)
                 .flatMap(impl -> Stream.of(chosen).map(c -> Arguments.of(impl, c)));
