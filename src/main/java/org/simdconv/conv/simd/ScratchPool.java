@@ -13,7 +13,8 @@ import org.simdconv.tensor.Tensor;
  * {@link #LIMIT} of each kind.
  *
  * <p>Segments come from {@link Arena#ofAuto()}: a workspace dropped because it was too small is
- * freed by the garbage collector, and so is the whole pool with its kernels.
+ * freed by the garbage collector. The pool itself lives as long as its kernels: for the Vector API
+ * kernels, which are loaded once, as long as the JVM (at most {@link #LIMIT} workspaces of each kind).
  */
 final class ScratchPool {
 
