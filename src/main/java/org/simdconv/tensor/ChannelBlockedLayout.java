@@ -40,6 +40,22 @@ public final class ChannelBlockedLayout {
         return new int[] {nchw[0], Math.ceilDiv(nchw[1], lanes), nchw[2], nchw[3], lanes};
     }
 
+    public int channels() {
+        return channels;
+    }
+
+    public int height() {
+        return height;
+    }
+
+    public int width() {
+        return width;
+    }
+
+    public int lanes() {
+        return lanes;
+    }
+
     public int blocks() {
         return Math.ceilDiv(channels, lanes);
     }
@@ -78,25 +94,34 @@ public final class ChannelBlockedLayout {
     /** Copies block {@code cb} of NCHW batch item {@code n} into the blocked tensor; offsets in bytes. */
     public void toBlocked(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset, int n, int cb) {
         float[] scratch = scratch();
-        int live = Math.min(lanes, channels - cb * lanes);
         int rowFloats = width * lanes;
+        long dstBlock = dstOffset + n * itemBytes() + (long) cb * height * rowFloats * Float.BYTES;
+        for (int h = 0; h < height; h++) {
+            blockedRow(src, srcOffset, n, cb, h, scratch, scratch, lanes * width);
+            MemorySegment.copy(scratch, lanes * width, dst, FLOAT, dstBlock + (long) h * rowFloats * Float.BYTES, rowFloats);
+        }
+    }
+
+    /**
+     * Row {@code h} of block {@code cb} of NCHW item {@code n}, blocked, into {@code out[at ..
+     * at + width*lanes)}: the block's channel rows are copied in bulk into {@code scratch[0 ..
+     * lanes*width)} (padding channels zero) and transposed from there.
+     */
+    private void blockedRow(MemorySegment src, long srcOffset, int n, int cb, int h, float[] scratch, float[] out,
+                            int at) {
+        int live = Math.min(lanes, channels - cb * lanes);
         if (live < lanes) {
             Arrays.fill(scratch, live * width, lanes * width, 0f);
         }
         long plane = (long) height * width * Float.BYTES;
-        long dstBlock = dstOffset + n * itemBytes() + (long) cb * height * rowFloats * Float.BYTES;
-        for (int h = 0; h < height; h++) {
-            long srcRow = srcOffset + ((long) n * channels + (long) cb * lanes) * plane + (long) h * width * Float.BYTES;
-            for (int ci = 0; ci < live; ci++) {
-                MemorySegment.copy(src, FLOAT, srcRow + ci * plane, scratch, ci * width, width);
+        long srcRow = srcOffset + ((long) n * channels + (long) cb * lanes) * plane + (long) h * width * Float.BYTES;
+        for (int ci = 0; ci < live; ci++) {
+            MemorySegment.copy(src, FLOAT, srcRow + ci * plane, scratch, ci * width, width);
+        }
+        for (int x = 0; x < width; x++) {
+            for (int ci = 0; ci < lanes; ci++) {
+                out[at + x * lanes + ci] = scratch[ci * width + x];
             }
-            int t = lanes * width;
-            for (int x = 0; x < width; x++) {
-                for (int ci = 0; ci < lanes; ci++) {
-                    scratch[t + x * lanes + ci] = scratch[ci * width + x];
-                }
-            }
-            MemorySegment.copy(scratch, t, dst, FLOAT, dstBlock + (long) h * rowFloats * Float.BYTES, rowFloats);
         }
     }
 

@@ -41,9 +41,21 @@ class BlockedEntryPointTest {
         twoThreads.close();
     }
 
+    /** Depthwise layers, which have their own blocked kernel: channel tails, strides, dilation, padding. */
+    private static final List<ConvCase> DEPTHWISE = List.of(
+            depthwise(2, 20, 11, 13, 3, 3, Conv2dOptions.defaults().withPadding(Padding.of(1, 1))),
+            depthwise(1, 8, 9, 9, 3, 3, Conv2dOptions.defaults().withStride(2, 2).withPadding(Padding.of(1, 1))),
+            depthwise(3, 13, 12, 17, 5, 5, Conv2dOptions.defaults().withDilation(2, 2).withPadding(Padding.same())),
+            depthwise(2, 33, 7, 6, 3, 1, Conv2dOptions.defaults().withStride(3, 2).withPadding(Padding.of(2, 0))));
+
+    private static ConvCase depthwise(int n, int c, int h, int w, int r, int s, Conv2dOptions options) {
+        return new ConvCase(new int[] {n, c, h, w}, new int[] {c, 1, r, s}, options.withGroups(c));
+    }
+
     static Stream<Arguments> cases() {
         List<ConvCase> cases = new ArrayList<>(ConvCase.randomWide(31L, 60, 2_000_000));
         cases.addAll(ConvCase.random(32L, 30, 400_000));
+        cases.addAll(DEPTHWISE);
         return cases.stream().flatMap(c -> Stream.of(Arguments.of(c, Implementation.SIMD),
                 Arguments.of(c, Implementation.SCALAR)));
     }

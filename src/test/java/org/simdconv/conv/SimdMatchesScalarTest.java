@@ -88,9 +88,11 @@ class SimdMatchesScalarTest {
                 uses.merge(conv.kernelName(pass, c.inputShape(), c.weightShape()), 1, Integer::sum);
             }
             Set<String> expected = switch (pass) {
-                case FORWARD -> Set.of("blocked-direct-2x4", "row-direct-4x3");
-                case BACKWARD_DATA -> Set.of("blocked-direct-2x4", "row-direct-stride-phases", "row-direct-4x3");
-                case BACKWARD_WEIGHTS -> Set.of("blocked-weight-gradient-2x4", "row-direct-weight-gradient");
+                case FORWARD -> Set.of("depthwise-blocked-4", "blocked-direct-2x4", "row-direct-4x3");
+                case BACKWARD_DATA -> Set.of("depthwise-blocked-4", "blocked-direct-2x4", "row-direct-stride-phases",
+                        "row-direct-4x3");
+                case BACKWARD_WEIGHTS -> Set.of("depthwise-blocked-4", "blocked-weight-gradient-2x4",
+                        "row-direct-weight-gradient");
             };
             for (String kernel : expected) {
                 String name = simd.kernelsName() + "/" + kernel;

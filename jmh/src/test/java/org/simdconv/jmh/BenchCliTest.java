@@ -96,6 +96,6 @@ class BenchCliTest {
     @Test
     void quickAndNormalSettings() {
         assertEquals("1 fork, warmup 1 x 1 s, measurement 2 x 0.3 s", RunSettings.QUICK.describe());
-        assertEquals("2 forks, warmup 3 x 1 s, measurement 5 x 1 s", RunSettings.NORMAL.describe());
+        assertEquals("2 forks, warmup 5 x 1 s, measurement 5 x 1 s", RunSettings.NORMAL.describe());
     }
 }

@@ -50,7 +50,7 @@ final class BlockedPasses {
         return cached(phases, g, key -> BackwardDataPhase.of(key, LANES));
     }
 
-    private static <K, V> V cached(ConcurrentHashMap<K, V> map, K key, Function<K, V> make) {
+    static <K, V> V cached(ConcurrentHashMap<K, V> map, K key, Function<K, V> make) {
         if (map.size() > PLANS) {
             map.clear();
         }
@@ -58,14 +58,18 @@ final class BlockedPasses {
     }
 
     /**
-     * Forward: groups whose channels fill whole blocks, and at least a block of channels in and out.
-     * A partial last block runs only its real input channels, but first layers (one or three
-     * channels) measured slower here than on the row kernels: with stride 2 and a 7x7 kernel the
-     * staging and the conversions of a 224x224 image cost more than the tiles save.
+     * Forward: groups whose channels fill whole blocks, or one group of at least half a block of
+     * input channels (a partial last block runs only its real channels; output lanes past the last
+     * filter are computed with zero weights). Measured on both entry points (2 threads, oneDNN
+     * ratios): the seed's second layer (4 channels to 6) went from 0.11 to 0.42 on the blocked
+     * entry and stayed at 0.23 on NCHW; first layers with one or three channels got slower on
+     * NCHW (seed_conv1 1.01 to 0.12, resnet_stem 0.38 to 0.30) without gaining on the blocked
+     * entry, so they stay on the row kernels, vectorised along the width.
      */
     static boolean acceptsForward(Conv2dGeometry g) {
-        return BlockedProblem.blocksFitGroups(g, LANES) && g.channelsPerGroup() >= LANES
-                && g.filtersPerGroup() >= LANES && BlockedDirectConvolution.fitsArrays(BlockedProblem.forward(g, LANES));
+        return BlockedProblem.blocksFitGroups(g, LANES)
+                && (g.groups() == 1 ? 2 * g.channelsPerGroup() >= LANES : g.channelsPerGroup() >= LANES)
+                && BlockedDirectConvolution.fitsArrays(BlockedProblem.forward(g, LANES));
     }
 
     /**
@@ -206,7 +210,7 @@ final class BlockedPasses {
                     first.fill(blocked, offset, n, kb0, kb1, bias);
                 } else if (!blockedTensors) {
                     for (int kb = kb0; kb < kb1; kb++) {
-                        layout.toBlocked(out.segment(), out.byteOffset(), blocked, offset, n, kb);
+                        BlockedConversion.toBlocked(layout, out.segment(), out.byteOffset(), blocked, offset, n, kb);
                     }
                 }
                 float[] staged = blockedTensors ? first.staging().stageBlocked(in.segment(), in.byteOffset(), n)
@@ -216,7 +220,7 @@ final class BlockedPasses {
                 }
                 if (!blockedTensors) {
                     for (int kb = kb0; kb < kb1; kb++) {
-                        layout.toNchw(blocked, offset, out.segment(), out.byteOffset(), n, kb);
+                        BlockedConversion.toNchw(layout, blocked, offset, out.segment(), out.byteOffset(), n, kb);
                     }
                 }
             });

@@ -21,6 +21,8 @@ import org.simdconv.tensor.Tensor;
  * (oneDNN's rule: an ordered list, the choice named by {@link #kernelName} and logged at debug
  * level, never a silent fallback):
  * <ol>
+ *   <li>{@link Kernel#DEPTHWISE}: one filter per channel, vectorised across the channels of a block
+ *       ({@link DepthwiseConvolution}), all three passes;</li>
  *   <li>{@link Kernel#BLOCKED_DIRECT}: channel-blocked direct convolution ({@link BlockedPasses}),
  *       for groups whose channels fill whole vector-wide blocks (at least one block): forward, and
  *       backward-data as the seed's transformed problem (17.3.1) split into stride phases
@@ -28,7 +30,7 @@ import org.simdconv.tensor.Tensor;
  *   <li>{@link Kernel#ROW_DIRECT_STRIDE_PHASES}: backward-data at strides above 1 with fewer channels,
  *       split into stride phases instead of inserting zeros ({@link StridedBackwardData});</li>
  *   <li>{@link Kernel#ROW_DIRECT}: NCHW rows vectorised along the width ({@link DirectRowKernel}),
- *       for everything else: few channels (the first layer), depthwise, odd groups;</li>
+ *       for everything else: few channels (the first layer), odd groups;</li>
  *   <li>{@link Kernel#BLOCKED_WEIGHT_GRADIENT} and {@link Kernel#ROW_WEIGHT_GRADIENT} likewise for
  *       backward-weights, whose per-task partial gradients are summed in a fixed order, so results
  *       depend on the thread count but not on scheduling.</li>
@@ -51,6 +53,10 @@ public final class VectorConv2d implements Conv2dKernels {
      * logged at debug level, so a slower kernel never runs unnoticed.
      */
     enum Kernel {
+        /** Depthwise, vectorised across the channels of a block ({@link DepthwiseConvolution}). */
+        DEPTHWISE("depthwise-blocked-4", Map.of(Conv2dPass.FORWARD, DepthwiseConvolution::accepts,
+                Conv2dPass.BACKWARD_DATA, DepthwiseConvolution::accepts,
+                Conv2dPass.BACKWARD_WEIGHTS, DepthwiseConvolution::accepts)),
         /** Channel-blocked direct convolution, two blocks of output channels by four pixels ({@link BlockedPasses}). */
         BLOCKED_DIRECT("blocked-direct-2x4", Map.of(Conv2dPass.FORWARD, BlockedPasses::acceptsForward,
                 Conv2dPass.BACKWARD_DATA, BlockedPasses::acceptsBackwardData)),
@@ -88,6 +94,7 @@ public final class VectorConv2d implements Conv2dKernels {
 
     private final ScratchPool pool = new ScratchPool();
     private final BlockedPasses blocked = new BlockedPasses(pool);
+    private final DepthwiseConvolution depthwise = new DepthwiseConvolution(pool);
 
     /** The first kernel of {@link #ORDER} that accepts {@code pass} on {@code g}. */
     static Kernel choose(Conv2dPass pass, Conv2dGeometry g) {
@@ -115,9 +122,11 @@ public final class VectorConv2d implements Conv2dKernels {
         int blocks = layout.blocks();
         par.forEach(nchw.dim(0) * blocks, t -> {
             if (toBlocked) {
-                layout.toBlocked(from.segment(), from.byteOffset(), to.segment(), to.byteOffset(), t / blocks, t % blocks);
+                BlockedConversion.toBlocked(layout, from.segment(), from.byteOffset(), to.segment(), to.byteOffset(),
+                        t / blocks, t % blocks);
             } else {
-                layout.toNchw(from.segment(), from.byteOffset(), to.segment(), to.byteOffset(), t / blocks, t % blocks);
+                BlockedConversion.toNchw(layout, from.segment(), from.byteOffset(), to.segment(), to.byteOffset(),
+                        t / blocks, t % blocks);
             }
         });
     }
@@ -137,7 +146,10 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void forwardBlocked(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output,
                                Parallelism par) {
-        if (choose(Conv2dPass.FORWARD, g) == Kernel.BLOCKED_DIRECT) {
+        Kernel kernel = choose(Conv2dPass.FORWARD, g);
+        if (kernel == Kernel.DEPTHWISE) {
+            depthwise.forward(g, input, weight, bias, output, true, par);
+        } else if (kernel == Kernel.BLOCKED_DIRECT) {
             blocked.forward(g, input, weight, bias, output, true, par);
         } else {
             MemorySegment xs = pool.segment(bytes(g.inputShape())), ys = pool.segment(bytes(g.outputShape()));
@@ -156,7 +168,10 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void backwardDataBlocked(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput,
                                     Accumulation mode, Parallelism par) {
-        if (choose(Conv2dPass.BACKWARD_DATA, g) == Kernel.BLOCKED_DIRECT) {
+        Kernel kernel = choose(Conv2dPass.BACKWARD_DATA, g);
+        if (kernel == Kernel.DEPTHWISE) {
+            depthwise.backwardData(g, gradOutput, weight, gradInput, mode, true, par);
+        } else if (kernel == Kernel.BLOCKED_DIRECT) {
             blocked.backwardData(g, gradOutput, weight, gradInput, mode, true, par);
         } else {
             MemorySegment dys = pool.segment(bytes(g.outputShape())), dxs = pool.segment(bytes(g.inputShape()));
@@ -178,7 +193,10 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void backwardWeightsBlocked(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight,
                                        Tensor gradBias, Accumulation mode, Parallelism par) {
-        if (choose(Conv2dPass.BACKWARD_WEIGHTS, g) == Kernel.BLOCKED_WEIGHT_GRADIENT) {
+        Kernel kernel = choose(Conv2dPass.BACKWARD_WEIGHTS, g);
+        if (kernel == Kernel.DEPTHWISE) {
+            depthwise.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, true, par);
+        } else if (kernel == Kernel.BLOCKED_WEIGHT_GRADIENT) {
             blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, true, par);
         } else {
             MemorySegment xs = pool.segment(bytes(g.inputShape())), dys = pool.segment(bytes(g.outputShape()));
@@ -213,7 +231,12 @@ public final class VectorConv2d implements Conv2dKernels {
 
     @Override
     public void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, Parallelism par) {
-        if (choose(Conv2dPass.FORWARD, g) == Kernel.BLOCKED_DIRECT) {
+        Kernel kernel = choose(Conv2dPass.FORWARD, g);
+        if (kernel == Kernel.DEPTHWISE) {
+            depthwise.forward(g, input, weight, bias, output, false, par);
+            return;
+        }
+        if (kernel == Kernel.BLOCKED_DIRECT) {
             blocked.forward(g, input, weight, bias, output, false, par);
             return;
         }
@@ -263,6 +286,10 @@ public final class VectorConv2d implements Conv2dKernels {
     public void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput,
                              Accumulation mode, Parallelism par) {
         Kernel kernel = choose(Conv2dPass.BACKWARD_DATA, g);
+        if (kernel == Kernel.DEPTHWISE) {
+            depthwise.backwardData(g, gradOutput, weight, gradInput, mode, false, par);
+            return;
+        }
         if (kernel == Kernel.BLOCKED_DIRECT) {
             blocked.backwardData(g, gradOutput, weight, gradInput, mode, false, par);
             return;
@@ -319,7 +346,12 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void backwardWeights(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight,
                                 Tensor gradBias, Accumulation mode, Parallelism par) {
-        if (choose(Conv2dPass.BACKWARD_WEIGHTS, g) == Kernel.BLOCKED_WEIGHT_GRADIENT) {
+        Kernel kernel = choose(Conv2dPass.BACKWARD_WEIGHTS, g);
+        if (kernel == Kernel.DEPTHWISE) {
+            depthwise.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, false, par);
+            return;
+        }
+        if (kernel == Kernel.BLOCKED_WEIGHT_GRADIENT) {
             blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, false, par);
             return;
         }

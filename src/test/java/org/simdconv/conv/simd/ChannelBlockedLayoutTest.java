@@ -26,11 +26,7 @@ class ChannelBlockedLayoutTest {
     @CsvSource({"1,1,1,1", "2,5,3,7", "1,8,4,4", "3,9,2,11", "2,17,5,3", "1,33,1,19"})
     void roundTripIsTheIdentityAndFollowsTheLayout(int n, int c, int h, int w) {
         try (Arena arena = Arena.ofConfined()) {
-            float[] values = new float[n * c * h * w];
-            Random random = new Random(c * 31 + w);
-            for (int i = 0; i < values.length; i++) {
-                values[i] = random.nextInt(1000) - 500;
-            }
+            float[] values = integers(n * c * h * w, new Random(c * 31 + w));
             Tensor nchw = Tensor.allocate(arena, n, c, h, w).copyFrom(values);
             ChannelBlockedLayout layout = new ChannelBlockedLayout(c, h, w, LANES);
             MemorySegment blocked = arena.allocate(layout.itemBytes() * n);
@@ -65,6 +61,36 @@ class ChannelBlockedLayoutTest {
         }
     }
 
+    /** The Vector API conversions write exactly what the scalar ones write, padding lanes included. */
+    @ParameterizedTest(name = "N={0} C={1} H={2} W={3}")
+    @CsvSource({"1,1,1,1", "2,5,3,7", "1,8,4,4", "3,9,2,11", "2,17,5,3", "1,33,1,19", "2,3,4,8", "1,20,2,17"})
+    void vectorConversionsMatchTheScalarOnes(int n, int c, int h, int w) {
+        try (Arena arena = Arena.ofConfined()) {
+            float[] values = integers(n * c * h * w, new Random(c * 17 + w));
+            Tensor nchw = Tensor.allocate(arena, n, c, h, w).copyFrom(values);
+            ChannelBlockedLayout layout = new ChannelBlockedLayout(c, h, w, LANES);
+            MemorySegment scalar = arena.allocate(layout.itemBytes() * n);
+            MemorySegment vector = arena.allocate(layout.itemBytes() * n);
+            vector.fill((byte) 0x7f); // garbage that the conversion must overwrite, padding included
+            Tensor back = Tensor.allocate(arena, n, c, h, w);
+            int planeFloats = h * w * LANES;
+            for (int item = 0; item < n; item++) {
+                for (int cb = 0; cb < layout.blocks(); cb++) {
+                    layout.toBlocked(nchw.segment(), nchw.byteOffset(), scalar, 0, item, cb);
+                    BlockedConversion.toBlocked(layout, nchw.segment(), nchw.byteOffset(), vector, 0, item, cb);
+                    float[] plane = new float[planeFloats];
+                    BlockedConversion.toBlockedPlane(layout, nchw.segment(), nchw.byteOffset(), item, cb, plane);
+                    float[] expected = scalar.asSlice(((long) item * layout.blocks() + cb) * planeFloats * Float.BYTES,
+                            (long) planeFloats * Float.BYTES).toArray(FLOAT);
+                    assertArrayEquals(expected, plane, "plane of item " + item + " block " + cb);
+                    BlockedConversion.toNchw(layout, vector, 0, back.segment(), back.byteOffset(), item, cb);
+                }
+            }
+            assertArrayEquals(scalar.toArray(FLOAT), vector.toArray(FLOAT));
+            assertArrayEquals(values, back.toArray());
+        }
+    }
+
     @ParameterizedTest(name = "C={0} W={1} strideW={2}")
     @CsvSource({"3,7,1", "8,10,2", "9,11,3", "17,5,2"})
     void stagingPutsEveryColumnInItsPhase(int c, int w, int strideW) {
@@ -91,5 +117,13 @@ class ChannelBlockedLayoutTest {
                 }
             }
         }
+    }
+
+    private static float[] integers(int count, Random random) {
+        float[] values = new float[count];
+        for (int i = 0; i < count; i++) {
+            values[i] = random.nextInt(1000) - 500;
+        }
+        return values;
     }
 }

@@ -84,7 +84,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--quick",
             description = "A first look: 1 fork, warmup 1 x 1 s, measurement 2 x 0.3 s, only impl simd "
-                    + "(default: 2 forks, warmup 3 x 1 s, measurement 5 x 1 s).")
+                    + "(default: 2 forks, warmup 5 x 1 s, measurement 5 x 1 s).")
     boolean quick;
 
     @Option(names = "--verbose", description = "Show JMH's own output instead of the progress line.")

@@ -37,7 +37,7 @@ public final class PeakCommand implements Callable<Integer> {
     String threads;
 
     @Option(names = "--quick",
-            description = "1 fork, warmup 1 x 1 s, measurement 2 x 0.3 s (default: 2 forks, warmup 3 x 1 s, "
+            description = "1 fork, warmup 1 x 1 s, measurement 2 x 0.3 s (default: 2 forks, warmup 5 x 1 s, "
                     + "measurement 5 x 1 s).")
     boolean quick;
 

@@ -1,0 +1,353 @@
+package org.simdconv.conv.simd;
+
+import static org.simdconv.conv.simd.BlockedTiles.LANES;
+import static org.simdconv.conv.simd.BlockedTiles.SPECIES;
+import static org.simdconv.conv.simd.DepthwiseTiles.PIXEL_BYTES;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import jdk.incubator.vector.FloatVector;
+import org.simdconv.conv.Accumulation;
+import org.simdconv.conv.Conv2dGeometry;
+import org.simdconv.parallel.Parallelism;
+import org.simdconv.tensor.ChannelBlockedLayout;
+import org.simdconv.tensor.Tensor;
+
+/**
+ * Depthwise convolution, one filter per channel ({@code groups = C = K}, as in MobileNet), on
+ * channel-blocked planes ({@link ChannelBlockedLayout}): the lanes of a vector are the channels of a
+ * block, each with its own kernel, so the three passes are vector FMAs of whole pixels
+ * ({@link DepthwiseTiles}) with nothing broadcast and nothing reduced across lanes:
+ * <ul>
+ *   <li>forward (seed 001, 17.1.10): {@code out[c][oh][ow] = b[c] + sum over r, s of
+ *       in[c][oh*sh + r*dh - pt][ow*sw + s*dw - pl] * w[c][r][s]};</li>
+ *   <li>backward-data (17.3.1): the same per channel with the kernel rotated by 180 degrees, in
+ *       stride phases ({@link BackwardDataPhase}), so no zero is inserted;</li>
+ *   <li>backward-weights and bias (17.3.3, 17.3.4): {@code dw[c][r][s] = sum over items and pixels of
+ *       dy[c][oh][ow] * in[c][oh*sh + r*dh - pt][ow*sw + s*dw - pl]}, {@code db[c] = sum of dy[c]}.</li>
+ * </ul>
+ * A task is one (batch item, block) pair, whose planes are small enough to stay in L1/L2 while all
+ * the taps pass over them. Each task stages its input planes into heap arrays (converting them from
+ * NCHW on the way when the tensors are NCHW); its output plane is the caller's tensor, or with NCHW
+ * tensors a pooled blocked workspace converted back right after, while it is in cache.
+ */
+final class DepthwiseConvolution {
+
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+    private final ScratchPool pool;
+    private final ConcurrentHashMap<Conv2dGeometry, DepthwisePlane> forwardPlans = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Conv2dGeometry, List<Phase>> backwardPlans = new ConcurrentHashMap<>();
+
+    /** One stride phase of backward-data with the kernel taps it uses. */
+    private record Phase(DepthwisePlane plane, int[] rows, int[] columns) {
+    }
+
+    DepthwiseConvolution(ScratchPool pool) {
+        this.pool = pool;
+    }
+
+    /** Depthwise (one input channel and one filter per group), with planes that fit Java arrays. */
+    static boolean accepts(Conv2dGeometry g) {
+        return g.channelsPerGroup() == 1 && g.filtersPerGroup() == 1
+                && (long) Math.max(g.h() * (long) g.w(), g.outH() * (long) g.outW()) * LANES < Integer.MAX_VALUE - 64;
+    }
+
+    /** Each thread's two staging planes (input, and the output gradient of backward-weights). */
+    private static final ThreadLocal<float[][]> STAGED = ThreadLocal.withInitial(() -> new float[2][0]);
+
+    /**
+     * Block {@code cb} of item {@code n} of {@code t} (blocked, or NCHW converted on the way) as one
+     * blocked plane in this thread's staging array {@code slot}: the tiles read arrays.
+     */
+    private static float[] stage(Tensor t, ChannelBlockedLayout layout, boolean blocked, int n, int cb, int slot) {
+        float[][] staged = STAGED.get();
+        int floats = (int) (layout.itemBytes() / layout.blocks() / Float.BYTES);
+        if (staged[slot].length < floats) {
+            staged[slot] = new float[floats];
+        }
+        if (blocked) {
+            MemorySegment.copy(t.segment(), Tensor.FLOAT, t.byteOffset() + ((long) n * layout.blocks() + cb) * floats
+                    * Float.BYTES, staged[slot], 0, floats);
+        } else {
+            BlockedConversion.toBlockedPlane(layout, t.segment(), t.byteOffset(), n, cb, staged[slot]);
+        }
+        return staged[slot];
+    }
+
+    private DepthwisePlane forwardPlan(Conv2dGeometry g) {
+        return BlockedPasses.cached(forwardPlans, g, key -> {
+            BlockedProblem p = BlockedProblem.forward(key, LANES);
+            return new DepthwisePlane(p, BlockedDirectConvolution.OutputGrid.dense(p));
+        });
+    }
+
+    private List<Phase> backwardPlan(Conv2dGeometry g) {
+        return BlockedPasses.cached(backwardPlans, g, key -> BackwardDataPhase.of(key, LANES).stream()
+                .map(ph -> new Phase(new DepthwisePlane(ph.problem(), ph.grid()), ph.rows(), ph.columns())).toList());
+    }
+
+    void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, boolean blockedTensors,
+                 Parallelism par) {
+        DepthwisePlane plane = forwardPlan(g);
+        int blocks = Math.ceilDiv(g.c(), LANES), taps = g.r() * g.s();
+        float[] w = pool.array(blocks * taps * LANES);
+        float[] b = pool.array(blocks * LANES);
+        ChannelBlockedLayout x = new ChannelBlockedLayout(g.c(), g.h(), g.w(), LANES);
+        Planes y = planes(output, g.k(), g.outH(), g.outW(), blockedTensors);
+        try {
+            pack(weight, g.c(), taps, null, null, w);
+            Arrays.fill(b, 0, blocks * LANES, 0f);
+            for (int k = 0; bias != null && k < g.k(); k++) {
+                b[k] = bias.getFlat(k);
+            }
+            par.forEach(g.n() * blocks, task -> {
+                int n = task / blocks, cb = task % blocks;
+                float[] in = stage(input, x, blockedTensors, n, cb, 0);
+                fill(y.segment, y.plane(n, cb), y.pixels, b, cb * LANES);
+                plane.run(in, w, cb * taps * LANES, y.segment, y.plane(n, cb));
+                y.store(n, cb);
+            });
+        } finally {
+            pool.give(w);
+            pool.give(b);
+            y.release();
+        }
+    }
+
+    void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput, Accumulation mode,
+                      boolean blockedTensors, Parallelism par) {
+        List<Phase> phases = backwardPlan(g);
+        int blocks = Math.ceilDiv(g.c(), LANES);
+        boolean accumulate = mode == Accumulation.ACCUMULATE;
+        float[][] weights = new float[phases.size()][];
+        ChannelBlockedLayout dy = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
+        Planes dx = planes(gradInput, g.c(), g.h(), g.w(), blockedTensors);
+        try {
+            for (int i = 0; i < weights.length; i++) {
+                Phase phase = phases.get(i);
+                weights[i] = pool.array(blocks * phase.plane().taps() * LANES);
+                pack(weight, g.c(), g.r() * g.s(), phase, g, weights[i]);
+            }
+            par.forEach(g.n() * blocks, task -> {
+                int n = task / blocks, cb = task % blocks;
+                float[] in = stage(gradOutput, dy, blockedTensors, n, cb, 0);
+                if (accumulate) {
+                    dx.load(n, cb);
+                } else { // the phases add to the plane; pixels no tap reaches stay zero
+                    fill(dx.segment, dx.plane(n, cb), dx.pixels, null, 0);
+                }
+                for (int i = 0; i < weights.length; i++) {
+                    phases.get(i).plane().run(in, weights[i],
+                            cb * phases.get(i).plane().taps() * LANES, dx.segment, dx.plane(n, cb));
+                }
+                dx.store(n, cb);
+            });
+        } finally {
+            for (float[] w : weights) {
+                if (w != null) {
+                    pool.give(w);
+                }
+            }
+            dx.release();
+        }
+    }
+
+    /**
+     * Tasks are chunks of batch items (one per thread) times, with fewer items than threads, ranges
+     * of blocks; each chunk sums its items into its own partial gradient ({@code [block][tap][lane]},
+     * then the bias as one more tap), and the partials are summed in chunk order: the result depends
+     * on the thread count, never on scheduling.
+     */
+    void backwardWeights(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight, Tensor gradBias,
+                         Accumulation mode, boolean blockedTensors, Parallelism par) {
+        int blocks = Math.ceilDiv(g.c(), LANES), taps = g.r() * g.s();
+        int perBlock = (taps + 1) * LANES;
+        int chunks = Math.min(par.threads(), g.n());
+        int splits = WorkSplit.channelSplits(g.n(), blocks, par.threads());
+        TapRectangles rectangles = new TapRectangles(g);
+        float[][] partials = new float[chunks][];
+        ChannelBlockedLayout x = new ChannelBlockedLayout(g.c(), g.h(), g.w(), LANES);
+        ChannelBlockedLayout dy = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
+        try {
+            for (int i = 0; i < chunks; i++) {
+                partials[i] = pool.array(blocks * perBlock + FALSE_SHARING_PAD);
+                Arrays.fill(partials[i], 0f);
+            }
+            par.forEach(chunks * splits, task -> {
+                int chunk = task / splits;
+                int kb0 = WorkSplit.start(blocks, splits, task % splits);
+                int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
+                float[] partial = partials[chunk];
+                for (int n = WorkSplit.start(g.n(), chunks, chunk); n < WorkSplit.start(g.n(), chunks, chunk + 1); n++) {
+                    for (int cb = kb0; cb < kb1; cb++) {
+                        float[] in = stage(input, x, blockedTensors, n, cb, 0);
+                        float[] grad = stage(gradOutput, dy, blockedTensors, n, cb, 1);
+                        rectangles.accumulate(in, grad, partial, cb * perBlock);
+                        DepthwiseTiles.sum(grad, 0, g.outH() * g.outW(), partial, cb * perBlock + taps * LANES);
+                    }
+                }
+            });
+            for (int k = 0; k < g.k(); k++) {
+                int at = (k / LANES) * perBlock + k % LANES;
+                for (int t = 0; t < taps; t++) {
+                    gradWeight.setFlat((long) k * taps + t, total(partials, at + t * LANES,
+                            mode == Accumulation.ACCUMULATE ? gradWeight.getFlat((long) k * taps + t) : 0f));
+                }
+                if (gradBias != null) {
+                    gradBias.setFlat(k, total(partials, at + taps * LANES,
+                            mode == Accumulation.ACCUMULATE ? gradBias.getFlat(k) : 0f));
+                }
+            }
+        } finally {
+            for (float[] p : partials) {
+                if (p != null) {
+                    pool.give(p);
+                }
+            }
+        }
+    }
+
+    /** Floats after each chunk's partial, so that two threads' partials never share a cache line. */
+    private static final int FALSE_SHARING_PAD = 32;
+
+    private static float total(float[][] partials, int at, float start) {
+        float sum = start;
+        for (float[] partial : partials) {
+            sum += partial[at];
+        }
+        return sum;
+    }
+
+    /**
+     * Packs the OIHW weights (one input channel each) as {@code [block][tap][lane]}; for a phase of
+     * backward-data, the phase's taps in its order (the 180-degree rotation), else every tap.
+     * Lanes past the last channel are zero, so padded channels stay zero.
+     */
+    private static void pack(Tensor weight, int channels, int taps, Phase phase, Conv2dGeometry g, float[] packed) {
+        int used = phase == null ? taps : phase.rows().length * phase.columns().length;
+        Arrays.fill(packed, 0, Math.ceilDiv(channels, LANES) * used * LANES, 0f);
+        for (int c = 0; c < channels; c++) {
+            int base = (c / LANES) * used * LANES + c % LANES;
+            for (int t = 0; t < used; t++) {
+                int tap = phase == null ? t
+                        : phase.rows()[t / phase.columns().length] * g.s() + phase.columns()[t % phase.columns().length];
+                packed[base + t * LANES] = weight.getFlat((long) c * taps + tap);
+            }
+        }
+    }
+
+    /** Writes {@code values[from .. from + lanes)} (zeros when null) into every pixel of a plane. */
+    private static void fill(MemorySegment out, long at, int pixels, float[] values, int from) {
+        FloatVector v = values == null ? FloatVector.zero(SPECIES) : FloatVector.fromArray(SPECIES, values, from);
+        for (int p = 0; p < pixels; p++) {
+            v.intoMemorySegment(out, at + p * PIXEL_BYTES, ORDER);
+        }
+    }
+
+    private Planes planes(Tensor t, int channels, int h, int w, boolean blocked) {
+        ChannelBlockedLayout layout = new ChannelBlockedLayout(channels, h, w, LANES);
+        return blocked ? new Planes(null, t.segment(), t.byteOffset(), layout, h * w)
+                : new Planes(t, pool.segment(layout.itemBytes() * t.dim(0)), 0, layout, h * w);
+    }
+
+    /**
+     * A tensor's channel-blocked planes: the tensor itself when it is blocked, else ({@code nchw}
+     * not null) a pooled blocked copy whose planes {@link #load} and {@link #store} convert.
+     */
+    private final class Planes {
+        final Tensor nchw;
+        final MemorySegment segment;
+        final long offset;
+        final ChannelBlockedLayout layout;
+        final int pixels;
+
+        Planes(Tensor nchw, MemorySegment segment, long offset, ChannelBlockedLayout layout, int pixels) {
+            this.nchw = nchw;
+            this.segment = segment;
+            this.offset = offset;
+            this.layout = layout;
+            this.pixels = pixels;
+        }
+
+        long plane(int n, int cb) {
+            return offset + ((long) n * layout.blocks() + cb) * pixels * PIXEL_BYTES;
+        }
+
+        void load(int n, int cb) {
+            if (nchw != null) {
+                BlockedConversion.toBlocked(layout, nchw.segment(), nchw.byteOffset(), segment, offset, n, cb);
+            }
+        }
+
+        void store(int n, int cb) {
+            if (nchw != null) {
+                BlockedConversion.toNchw(layout, segment, offset, nchw.segment(), nchw.byteOffset(), n, cb);
+            }
+        }
+
+        void release() {
+            if (nchw != null) {
+                pool.give(segment);
+            }
+        }
+    }
+
+    /** For every tap, the rectangle of output pixels whose input pixel lies inside the input. */
+    private static final class TapRectangles {
+        private final Conv2dGeometry g;
+        private final int[] firstRow, rows, firstColumn, columns;
+
+        TapRectangles(Conv2dGeometry g) {
+            this.g = g;
+            int taps = g.r() * g.s();
+            firstRow = new int[taps];
+            rows = new int[taps];
+            firstColumn = new int[taps];
+            columns = new int[taps];
+            for (int i = 0; i < g.r(); i++) {
+                for (int j = 0; j < g.s(); j++) {
+                    int t = i * g.s() + j;
+                    firstRow[t] = first(g.padTop() - i * g.dilationH(), g.strideH());
+                    rows[t] = count(firstRow[t], g.h() - 1 + g.padTop() - i * g.dilationH(), g.strideH(), g.outH());
+                    firstColumn[t] = first(g.padLeft() - j * g.dilationW(), g.strideW());
+                    columns[t] = count(firstColumn[t], g.w() - 1 + g.padLeft() - j * g.dilationW(), g.strideW(), g.outW());
+                }
+            }
+        }
+
+        /** First output index {@code o >= 0} with {@code o*stride >= low}. */
+        private static int first(int low, int stride) {
+            return Math.max(0, Math.ceilDiv(low, stride));
+        }
+
+        /** How many of {@code first ..} have {@code o*stride <= high} and {@code o < size}. */
+        private static int count(int first, int high, int stride, int size) {
+            return Math.max(0, Math.min(size, Math.floorDiv(high, stride) + 1) - first);
+        }
+
+        /**
+         * Adds one item's weight gradient of one block to {@code partial[at ..]}, tap by tap, from
+         * its staged input and output-gradient planes.
+         */
+        void accumulate(float[] in, float[] gradOut, float[] partial, int at) {
+            int inRow = g.strideH() * g.w() * LANES, inStep = g.strideW() * LANES, gradRow = g.outW() * LANES;
+            for (int i = 0; i < g.r(); i++) {
+                for (int j = 0; j < g.s(); j++) {
+                    int t = i * g.s() + j;
+                    if (rows[t] == 0 || columns[t] == 0) {
+                        continue;
+                    }
+                    int inAt = ((firstRow[t] * g.strideH() + i * g.dilationH() - g.padTop()) * g.w()
+                            + firstColumn[t] * g.strideW() + j * g.dilationW() - g.padLeft()) * LANES;
+                    int gradAt = (firstRow[t] * g.outW() + firstColumn[t]) * LANES;
+                    DepthwiseTiles.tapGradient(in, inAt, inRow, inStep, gradOut, gradAt, gradRow, rows[t], columns[t],
+                            partial, at + t * LANES);
+                }
+            }
+        }
+    }
+}

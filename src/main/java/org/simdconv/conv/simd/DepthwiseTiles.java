@@ -1,0 +1,177 @@
+package org.simdconv.conv.simd;
+
+import static org.simdconv.conv.simd.BlockedTiles.LANES;
+import static org.simdconv.conv.simd.BlockedTiles.SPECIES;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Register tiles of the depthwise convolution ({@link DepthwiseConvolution}) on one block of
+ * channels of a channel-blocked tensor, where every lane is its own channel with its own filter:
+ * <pre>
+ *   acc[p] += in[pixel p + tap][0 .. lanes) * w[tap][0 .. lanes)
+ * </pre>
+ * the forward formula of seed 001 (17.1.10) with one input channel per filter, so there is nothing
+ * to broadcast: every operand is a vector load. Four pixels of a row share each weight vector: five loads feed four FMAs, which two load
+ * ports sustain next to two FMA pipes at about 80% of the FMA peak; there is no reduction over
+ * channels, so the pass is bound by loads and memory rather than by FMAs.
+ *
+ * <p>Accumulators start from the output (the caller writes the bias or zeros first, or keeps the
+ * old values when accumulating) and add the taps in the order of the tap list, the same for every
+ * tile, so results do not depend on how pixels are cut into tiles or tasks.
+ *
+ * <p>Inputs are read from heap arrays, one staged plane each; outputs, loaded and stored once per
+ * tile, stay on segments. Input offsets are array indices, output offsets bytes. Entry {@code t}
+ * of a {@link TapList} reads the input at {@code offsets[t]} from a pixel's tap (0, 0) and the
+ * weights at {@code w[w0 + weights[t]]}.
+ */
+final class DepthwiseTiles {
+
+    /** Output pixels of the tile for strided rows. */
+    static final int PIXELS = 4;
+    /** Output pixels of the tile for dense rows (stride 1). */
+    static final int DENSE_PIXELS = 8;
+    /** Bytes of one pixel of a block: one vector. */
+    static final long PIXEL_BYTES = (long) LANES * Float.BYTES;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+    private DepthwiseTiles() {
+    }
+
+    /** Taps as a flat list (one loop, no nested kernel loops): input offsets and weight indices. */
+    record TapList(int[] offsets, int[] weights) {
+    }
+
+    /**
+     * Eight consecutive pixels of a row (one vector apart in the input: stride 1, as in every phase
+     * of backward-data) over the taps {@code [from, to)} of the list: the main tile. With the pixel step a constant
+     * C2 folds it into the loads' displacements and merges their bounds checks; with four pixels
+     * at a variable step the loop measured ten instructions per FMA.
+     */
+    static void eightPixels(float[] in, int at, TapList taps, int from, int to, float[] w, int w0,
+                            MemorySegment out, long outAt, long outStep) {
+        int[] offsets = taps.offsets(), weights = taps.weights();
+        FloatVector a0 = load(out, outAt), a1 = load(out, outAt + outStep),
+                a2 = load(out, outAt + 2 * outStep), a3 = load(out, outAt + 3 * outStep),
+                a4 = load(out, outAt + 4 * outStep), a5 = load(out, outAt + 5 * outStep),
+                a6 = load(out, outAt + 6 * outStep), a7 = load(out, outAt + 7 * outStep);
+        for (int t = from; t < to; t++) {
+            FloatVector wt = FloatVector.fromArray(SPECIES, w, w0 + weights[t]);
+            int x = at + offsets[t];
+            a0 = FloatVector.fromArray(SPECIES, in, x).fma(wt, a0);
+            a1 = FloatVector.fromArray(SPECIES, in, x + LANES).fma(wt, a1);
+            a2 = FloatVector.fromArray(SPECIES, in, x + 2 * LANES).fma(wt, a2);
+            a3 = FloatVector.fromArray(SPECIES, in, x + 3 * LANES).fma(wt, a3);
+            a4 = FloatVector.fromArray(SPECIES, in, x + 4 * LANES).fma(wt, a4);
+            a5 = FloatVector.fromArray(SPECIES, in, x + 5 * LANES).fma(wt, a5);
+            a6 = FloatVector.fromArray(SPECIES, in, x + 6 * LANES).fma(wt, a6);
+            a7 = FloatVector.fromArray(SPECIES, in, x + 7 * LANES).fma(wt, a7);
+        }
+        a0.intoMemorySegment(out, outAt, ORDER);
+        a1.intoMemorySegment(out, outAt + outStep, ORDER);
+        a2.intoMemorySegment(out, outAt + 2 * outStep, ORDER);
+        a3.intoMemorySegment(out, outAt + 3 * outStep, ORDER);
+        a4.intoMemorySegment(out, outAt + 4 * outStep, ORDER);
+        a5.intoMemorySegment(out, outAt + 5 * outStep, ORDER);
+        a6.intoMemorySegment(out, outAt + 6 * outStep, ORDER);
+        a7.intoMemorySegment(out, outAt + 7 * outStep, ORDER);
+    }
+
+    /**
+     * Four pixels, {@code step} floats apart in the input and {@code outStep} bytes in the output,
+     * over the taps {@code [from, to)} of the list: the rest of a row's interior (or of a strided
+     * row), or four rows of a border column (the pixel step is then a row).
+     */
+    static void fourPixels(float[] in, int at, int step, TapList taps, int from, int to, float[] w, int w0,
+                           MemorySegment out, long outAt, long outStep) {
+        int[] offsets = taps.offsets(), weights = taps.weights();
+        FloatVector a0 = load(out, outAt), a1 = load(out, outAt + outStep),
+                a2 = load(out, outAt + 2 * outStep), a3 = load(out, outAt + 3 * outStep);
+        for (int t = from; t < to; t++) {
+            FloatVector wt = FloatVector.fromArray(SPECIES, w, w0 + weights[t]);
+            int x = at + offsets[t];
+            a0 = FloatVector.fromArray(SPECIES, in, x).fma(wt, a0);
+            a1 = FloatVector.fromArray(SPECIES, in, x + step).fma(wt, a1);
+            a2 = FloatVector.fromArray(SPECIES, in, x + 2 * step).fma(wt, a2);
+            a3 = FloatVector.fromArray(SPECIES, in, x + 3 * step).fma(wt, a3);
+        }
+        a0.intoMemorySegment(out, outAt, ORDER);
+        a1.intoMemorySegment(out, outAt + outStep, ORDER);
+        a2.intoMemorySegment(out, outAt + 2 * outStep, ORDER);
+        a3.intoMemorySegment(out, outAt + 3 * outStep, ORDER);
+    }
+
+    /**
+     * One pixel over kernel rows {@code [r0, r1)} and columns {@code [s0, s1)} of a kernel
+     * {@code s} columns wide, from the list of every tap: the corners, where taps are clipped both
+     * ways. One chain of FMAs, so it is slow: only a few pixels of a plane take it.
+     */
+    static void onePixel(float[] in, int at, TapList taps, int r0, int r1, int s0, int s1, int s, float[] w,
+                         int w0, MemorySegment out, long outAt) {
+        int[] offsets = taps.offsets(), weights = taps.weights();
+        FloatVector a = load(out, outAt);
+        for (int i = r0; i < r1; i++) {
+            for (int t = i * s + s0; t < i * s + s1; t++) {
+                a = FloatVector.fromArray(SPECIES, in, at + offsets[t])
+                        .fma(FloatVector.fromArray(SPECIES, w, w0 + weights[t]), a);
+            }
+        }
+        a.intoMemorySegment(out, outAt, ORDER);
+    }
+
+    /**
+     * The weight gradient of one tap (seed 001, 17.3.3 with one channel per filter): the sum over a
+     * rectangle of {@code rows x columns} output pixels of {@code gradOut[pixel] * in[pixel + tap]},
+     * added to {@code partial[at .. at + lanes)}. Four accumulators hide the FMA latency; they are
+     * summed in a fixed order. {@code inAt} and {@code gradAt} address the rectangle's first pixel;
+     * rows are {@code inRow} and {@code gradRow} bytes apart, columns {@code inStep} and one vector.
+     */
+    static void tapGradient(float[] in, int inAt, int inRow, int inStep, float[] gradOut, int gradAt, int gradRow,
+                            int rows, int columns, float[] partial, int at) {
+        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+        for (int y = 0; y < rows; y++) {
+            int x = inAt + y * inRow, d = gradAt + y * gradRow;
+            int c = 0;
+            for (; c + PIXELS <= columns; c += PIXELS) {
+                a0 = FloatVector.fromArray(SPECIES, gradOut, d).fma(FloatVector.fromArray(SPECIES, in, x), a0);
+                a1 = FloatVector.fromArray(SPECIES, gradOut, d + LANES)
+                        .fma(FloatVector.fromArray(SPECIES, in, x + inStep), a1);
+                a2 = FloatVector.fromArray(SPECIES, gradOut, d + 2 * LANES)
+                        .fma(FloatVector.fromArray(SPECIES, in, x + 2 * inStep), a2);
+                a3 = FloatVector.fromArray(SPECIES, gradOut, d + 3 * LANES)
+                        .fma(FloatVector.fromArray(SPECIES, in, x + 3 * inStep), a3);
+                x += PIXELS * inStep;
+                d += PIXELS * LANES;
+            }
+            for (; c < columns; c++) {
+                a0 = FloatVector.fromArray(SPECIES, gradOut, d).fma(FloatVector.fromArray(SPECIES, in, x), a0);
+                x += inStep;
+                d += LANES;
+            }
+        }
+        a0.add(a1).add(a2.add(a3)).add(FloatVector.fromArray(SPECIES, partial, at)).intoArray(partial, at);
+    }
+
+    /** Adds the sum of {@code pixels} consecutive pixels from {@code at} to {@code partial[to .. to + lanes)}. */
+    static void sum(float[] gradOut, int at, int pixels, float[] partial, int to) {
+        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+        int p = 0;
+        for (; p + PIXELS <= pixels; p += PIXELS) {
+            int d = at + p * LANES;
+            a0 = a0.add(FloatVector.fromArray(SPECIES, gradOut, d));
+            a1 = a1.add(FloatVector.fromArray(SPECIES, gradOut, d + LANES));
+            a2 = a2.add(FloatVector.fromArray(SPECIES, gradOut, d + 2 * LANES));
+            a3 = a3.add(FloatVector.fromArray(SPECIES, gradOut, d + 3 * LANES));
+        }
+        for (; p < pixels; p++) {
+            a0 = a0.add(FloatVector.fromArray(SPECIES, gradOut, at + p * LANES));
+        }
+        a0.add(a1).add(a2.add(a3)).add(FloatVector.fromArray(SPECIES, partial, to)).intoArray(partial, to);
+    }
+
+    private static FloatVector load(MemorySegment s, long at) {
+        return FloatVector.fromMemorySegment(SPECIES, s, at, ORDER);
+    }
+}
