@@ -24,7 +24,8 @@ import org.simdconv.tensor.Tensor;
  *   <li>{@link Kernel#DEPTHWISE}: one filter per channel, vectorised across the channels of a block
  *       ({@link DepthwiseConvolution}), all three passes;</li>
  *   <li>{@link Kernel#BLOCKED_DIRECT}: channel-blocked direct convolution ({@link BlockedPasses}),
- *       for groups whose channels fill whole vector-wide blocks (at least one block): forward, and
+ *       for groups whose channels fill whole vector-wide blocks (at least one block; or one group
+ *       of at least half a block of input channels): forward, and
  *       backward-data as the seed's transformed problem (17.3.1) split into stride phases
  *       ({@link BackwardDataPhase});</li>
  *   <li>{@link Kernel#ROW_DIRECT_STRIDE_PHASES}: backward-data at strides above 1 with fewer channels,
