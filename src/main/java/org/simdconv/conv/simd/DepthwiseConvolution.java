@@ -1,15 +1,12 @@
 package org.simdconv.conv.simd;
 
 import static org.simdconv.conv.simd.BlockedTiles.LANES;
-import static org.simdconv.conv.simd.BlockedTiles.SPECIES;
 import static org.simdconv.conv.simd.DepthwiseTiles.PIXEL_BYTES;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import jdk.incubator.vector.FloatVector;
 import org.simdconv.conv.Accumulation;
 import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.parallel.Parallelism;
@@ -36,7 +33,6 @@ import org.simdconv.tensor.Tensor;
  */
 final class DepthwiseConvolution {
 
-    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private final ScratchPool pool;
     private final ConcurrentHashMap<Conv2dGeometry, DepthwisePlane> forwardPlans = new ConcurrentHashMap<>();
@@ -95,20 +91,19 @@ final class DepthwiseConvolution {
         DepthwisePlane plane = forwardPlan(g);
         int blocks = Math.ceilDiv(g.c(), LANES), taps = g.r() * g.s();
         float[] w = pool.array(blocks * taps * LANES);
-        float[] b = pool.array(blocks * LANES);
+        MemorySegment b = pool.segment((long) blocks * LANES * Float.BYTES);
         ChannelBlockedLayout x = new ChannelBlockedLayout(g.c(), g.h(), g.w(), LANES);
         Planes y = planes(output, g.k(), g.outH(), g.outW(), blockedTensors);
         try {
             pack(weight, g.c(), taps, null, null, w);
-            Arrays.fill(b, 0, blocks * LANES, 0f);
+            b.fill((byte) 0);
             for (int k = 0; bias != null && k < g.k(); k++) {
-                b[k] = bias.getFlat(k);
+                b.setAtIndex(Tensor.FLOAT, k, bias.getFlat(k));
             }
             par.forEach(g.n() * blocks, task -> {
                 int n = task / blocks, cb = task % blocks;
                 float[] in = stage(input, x, blockedTensors, n, cb, 0);
-                fill(y.segment, y.plane(n, cb), y.pixels, b, cb * LANES);
-                plane.run(in, w, cb * taps * LANES, y.segment, y.plane(n, cb));
+                plane.run(in, w, cb * taps * LANES, y.segment, y.plane(n, cb), b, (long) cb * LANES * Float.BYTES);
                 y.store(n, cb);
             });
         } finally {
@@ -126,7 +121,11 @@ final class DepthwiseConvolution {
         float[][] weights = new float[phases.size()][];
         ChannelBlockedLayout dy = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
         Planes dx = planes(gradInput, g.c(), g.h(), g.w(), blockedTensors);
+        // Every pixel lies in one phase; when some phase has no taps, its pixels must be zeroed first.
+        boolean everyPixelInAPhase = phases.size() == Math.min(g.strideH(), g.h()) * Math.min(g.strideW(), g.w());
+        MemorySegment zero = pool.segment(DepthwiseTiles.PIXEL_BYTES);
         try {
+            zero.fill((byte) 0);
             for (int i = 0; i < weights.length; i++) {
                 Phase phase = phases.get(i);
                 weights[i] = pool.array(blocks * phase.plane().taps() * LANES);
@@ -137,12 +136,13 @@ final class DepthwiseConvolution {
                 float[] in = stage(gradOutput, dy, blockedTensors, n, cb, 0);
                 if (accumulate) {
                     dx.load(n, cb);
-                } else { // the phases add to the plane; pixels no tap reaches stay zero
-                    fill(dx.segment, dx.plane(n, cb), dx.pixels, null, 0);
+                } else if (!everyPixelInAPhase) {
+                    fill(dx.segment, dx.plane(n, cb), dx.pixels);
                 }
+                MemorySegment starts = accumulate || !everyPixelInAPhase ? null : zero;
                 for (int i = 0; i < weights.length; i++) {
-                    phases.get(i).plane().run(in, weights[i],
-                            cb * phases.get(i).plane().taps() * LANES, dx.segment, dx.plane(n, cb));
+                    phases.get(i).plane().run(in, weights[i], cb * phases.get(i).plane().taps() * LANES, dx.segment,
+                            dx.plane(n, cb), starts, 0);
                 }
                 dx.store(n, cb);
             });
@@ -153,6 +153,7 @@ final class DepthwiseConvolution {
                 }
             }
             dx.release();
+            pool.give(zero);
         }
     }
 
@@ -240,12 +241,9 @@ final class DepthwiseConvolution {
         }
     }
 
-    /** Writes {@code values[from .. from + lanes)} (zeros when null) into every pixel of a plane. */
-    private static void fill(MemorySegment out, long at, int pixels, float[] values, int from) {
-        FloatVector v = values == null ? FloatVector.zero(SPECIES) : FloatVector.fromArray(SPECIES, values, from);
-        for (int p = 0; p < pixels; p++) {
-            v.intoMemorySegment(out, at + p * PIXEL_BYTES, ORDER);
-        }
+    /** Writes zeros into every pixel of a plane. */
+    private static void fill(MemorySegment out, long at, int pixels) {
+        out.asSlice(at, pixels * PIXEL_BYTES).fill((byte) 0);
     }
 
     private Planes planes(Tensor t, int channels, int h, int w, boolean blocked) {

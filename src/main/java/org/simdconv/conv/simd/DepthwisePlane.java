@@ -76,24 +76,31 @@ final class DepthwisePlane {
     }
 
     /**
-     * Adds this problem on one block to the output plane at byte {@code outPlane}, from the input
-     * plane staged in {@code in} (from index 0), with the weights {@code w[w0 + tap*lanes + lane]}.
+     * Writes this problem on one block into the output plane at byte {@code outPlane}, from the
+     * input plane staged in {@code in} (from index 0), with the weights
+     * {@code w[w0 + tap*lanes + lane]}. Each output pixel starts from the vector at byte
+     * {@code start} of {@code starts} (the bias, or zeros), or when {@code starts} is null from the
+     * output's own value (accumulating).
      */
-    void run(float[] in, float[] w, int w0, MemorySegment out, long outPlane) {
+    void run(float[] in, float[] w, int w0, MemorySegment out, long outPlane, MemorySegment starts, long start) {
+        Start first = new Start(starts == null ? out : starts, starts == null, start);
         int step = p.strideW() * LANES;
         long outStep = grid.strideW() * PIXEL_BYTES;
+        long startStep = first.fromOutput() ? outStep : 0;
         for (int oh = 0; oh < p.outH(); oh++) {
             int from = p.firstRow(oh) * p.s(), to = p.endRow(oh) * p.s();
             int inRow = inAt(oh, 0);
             long outRow = outAt(outPlane, oh, 0);
             int ow = p.firstInteriorColumn();
             for (; step == LANES && ow + DENSE_PIXELS <= rowTilesEnd; ow += DENSE_PIXELS) {
-                DepthwiseTiles.eightPixels(in, inRow + ow * step, taps, from, to, w, w0, out, outRow + ow * outStep,
-                        outStep);
+                long outAt = outRow + ow * outStep;
+                DepthwiseTiles.eightPixels(in, inRow + ow * step, taps, from, to, w, w0, first.segment(),
+                        first.at(outAt), startStep, out, outAt, outStep);
             }
             for (; ow + PIXELS <= rowTilesEnd; ow += PIXELS) {
-                DepthwiseTiles.fourPixels(in, inRow + ow * step, step, taps, from, to, w, w0, out,
-                        outRow + ow * outStep, outStep);
+                long outAt = outRow + ow * outStep;
+                DepthwiseTiles.fourPixels(in, inRow + ow * step, step, taps, from, to, w, w0, first.segment(),
+                        first.at(outAt), startStep, out, outAt, outStep);
             }
         }
         for (int ow = 0; ow < p.outW(); ow++) {
@@ -103,24 +110,33 @@ final class DepthwisePlane {
                     break;
                 }
             }
-            column(in, w, w0, out, outPlane, ow);
+            column(in, w, w0, out, outPlane, first, ow);
+        }
+    }
+
+    /** Where the accumulators start: the output itself, or one vector at byte {@code at} of {@code segment}. */
+    private record Start(MemorySegment segment, boolean fromOutput, long at) {
+        long at(long outAt) {
+            return fromOutput ? outAt : at;
         }
     }
 
     /** Every pixel of output column {@code ow}: interior rows four at a time, then the rest one by one. */
-    private void column(float[] in, float[] w, int w0, MemorySegment out, long outPlane, int ow) {
+    private void column(float[] in, float[] w, int w0, MemorySegment out, long outPlane, Start first, int ow) {
         TapList columnList = columnTaps[ow];
         int rowStep = p.strideH() * p.inW() * LANES;
         long outRowStep = grid.strideH() * (long) grid.planeW() * PIXEL_BYTES;
+        long startStep = first.fromOutput() ? outRowStep : 0;
         int oh = 0;
         for (; oh < p.outH(); oh++) {
+            long outAt = outAt(outPlane, oh, ow);
             if (oh >= p.firstInteriorRow() && oh + PIXELS <= p.endInteriorRow()) {
                 DepthwiseTiles.fourPixels(in, inAt(oh, ow), rowStep, columnList, 0, columnList.offsets().length, w, w0,
-                        out, outAt(outPlane, oh, ow), outRowStep);
+                        first.segment(), first.at(outAt), startStep, out, outAt, outRowStep);
                 oh += PIXELS - 1;
             } else {
                 DepthwiseTiles.onePixel(in, inAt(oh, ow), taps, p.firstRow(oh), p.endRow(oh), p.firstColumn(ow),
-                        p.endColumn(ow), p.s(), w, w0, out, outAt(outPlane, oh, ow));
+                        p.endColumn(ow), p.s(), w, w0, first.segment(), first.at(outAt), out, outAt);
             }
         }
     }

@@ -18,9 +18,11 @@ import jdk.incubator.vector.FloatVector;
  * ports sustain next to two FMA pipes at about 80% of the FMA peak; there is no reduction over
  * channels, so the pass is bound by loads and memory rather than by FMAs.
  *
- * <p>Accumulators start from the output (the caller writes the bias or zeros first, or keeps the
- * old values when accumulating) and add the taps in the order of the tap list, the same for every
- * tile, so results do not depend on how pixels are cut into tiles or tasks.
+ * <p>Accumulators start from {@code start}: a vector read at {@code startAt + p*startStep} for
+ * pixel {@code p}, which is the bias (step 0) in the forward pass, zeros in backward-data, or the
+ * output itself when accumulating, so the output is written once and never filled first. They
+ * add the taps in the order of the tap list, kernel-row-major for every tile, so results do not
+ * depend on how pixels are cut into tiles or tasks.
  *
  * <p>Inputs are read from heap arrays, one staged plane each; outputs, loaded and stored once per
  * tile, stay on segments. Input offsets are array indices, output offsets bytes. Entry {@code t}
@@ -51,12 +53,13 @@ final class DepthwiseTiles {
      * at a variable step the loop measured ten instructions per FMA.
      */
     static void eightPixels(float[] in, int at, TapList taps, int from, int to, float[] w, int w0,
-                            MemorySegment out, long outAt, long outStep) {
+                            MemorySegment start, long startAt, long startStep, MemorySegment out, long outAt,
+                            long outStep) {
         int[] offsets = taps.offsets(), weights = taps.weights();
-        FloatVector a0 = load(out, outAt), a1 = load(out, outAt + outStep),
-                a2 = load(out, outAt + 2 * outStep), a3 = load(out, outAt + 3 * outStep),
-                a4 = load(out, outAt + 4 * outStep), a5 = load(out, outAt + 5 * outStep),
-                a6 = load(out, outAt + 6 * outStep), a7 = load(out, outAt + 7 * outStep);
+        FloatVector a0 = load(start, startAt), a1 = load(start, startAt + startStep),
+                a2 = load(start, startAt + 2 * startStep), a3 = load(start, startAt + 3 * startStep),
+                a4 = load(start, startAt + 4 * startStep), a5 = load(start, startAt + 5 * startStep),
+                a6 = load(start, startAt + 6 * startStep), a7 = load(start, startAt + 7 * startStep);
         for (int t = from; t < to; t++) {
             FloatVector wt = FloatVector.fromArray(SPECIES, w, w0 + weights[t]);
             int x = at + offsets[t];
@@ -85,10 +88,11 @@ final class DepthwiseTiles {
      * row), or four rows of a border column (the pixel step is then a row).
      */
     static void fourPixels(float[] in, int at, int step, TapList taps, int from, int to, float[] w, int w0,
-                           MemorySegment out, long outAt, long outStep) {
+                           MemorySegment start, long startAt, long startStep, MemorySegment out, long outAt,
+                           long outStep) {
         int[] offsets = taps.offsets(), weights = taps.weights();
-        FloatVector a0 = load(out, outAt), a1 = load(out, outAt + outStep),
-                a2 = load(out, outAt + 2 * outStep), a3 = load(out, outAt + 3 * outStep);
+        FloatVector a0 = load(start, startAt), a1 = load(start, startAt + startStep),
+                a2 = load(start, startAt + 2 * startStep), a3 = load(start, startAt + 3 * startStep);
         for (int t = from; t < to; t++) {
             FloatVector wt = FloatVector.fromArray(SPECIES, w, w0 + weights[t]);
             int x = at + offsets[t];
@@ -109,9 +113,9 @@ final class DepthwiseTiles {
      * ways. One chain of FMAs, so it is slow: only a few pixels of a plane take it.
      */
     static void onePixel(float[] in, int at, TapList taps, int r0, int r1, int s0, int s1, int s, float[] w,
-                         int w0, MemorySegment out, long outAt) {
+                         int w0, MemorySegment start, long startAt, MemorySegment out, long outAt) {
         int[] offsets = taps.offsets(), weights = taps.weights();
-        FloatVector a = load(out, outAt);
+        FloatVector a = load(start, startAt);
         for (int i = r0; i < r1; i++) {
             for (int t = i * s + s0; t < i * s + s1; t++) {
                 a = FloatVector.fromArray(SPECIES, in, at + offsets[t])
