@@ -104,6 +104,22 @@ final class BlockedConversion {
      */
     private static void blockedRow(ChannelBlockedLayout layout, MemorySegment src, long srcOffset, int n, int cb,
                                    int h, Scratch s, float[] out, int at) {
+        stagedRow(layout, src, srcOffset, n, cb, h, s, out, at, 1, layout.width());
+    }
+
+    /**
+     * Row {@code h} of block {@code cb} of NCHW item {@code n}, blocked and split into its column
+     * phases as {@link BlockedStaging} lays them out: the lanes of pixel {@code x} go to
+     * {@code out[at + ((x % strideW) * phaseLength + x / strideW) * lanes]}.
+     */
+    static void stagedRow(ChannelBlockedLayout layout, MemorySegment src, long srcOffset, int n, int cb, int h,
+                          float[] out, int at, int strideW, int phaseLength) {
+        stagedRow(layout, src, srcOffset, n, cb, h, SCRATCH.get().forWidth(layout.width()), out, at, strideW,
+                phaseLength);
+    }
+
+    private static void stagedRow(ChannelBlockedLayout layout, MemorySegment src, long srcOffset, int n, int cb,
+                                  int h, Scratch s, float[] out, int at, int strideW, int phaseLength) {
         int w = layout.width(), live = Math.min(LANES, layout.channels() - cb * LANES);
         float[] rows = s.rows;
         if (live < LANES) {
@@ -114,8 +130,15 @@ final class BlockedConversion {
         for (int ci = 0; ci < live; ci++) {
             MemorySegment.copy(src, Tensor.FLOAT, srcRow + ci * plane, rows, ci * w, w);
         }
-        for (int x = 0; x < w; x++) {
-            FloatVector.fromArray(SPECIES, rows, x, s.channelStride, 0).intoArray(out, at + x * LANES);
+        if (strideW == 1) {
+            for (int x = 0; x < w; x++) {
+                FloatVector.fromArray(SPECIES, rows, x, s.channelStride, 0).intoArray(out, at + x * LANES);
+            }
+        } else {
+            for (int x = 0; x < w; x++) {
+                FloatVector.fromArray(SPECIES, rows, x, s.channelStride, 0)
+                        .intoArray(out, at + ((x % strideW) * phaseLength + x / strideW) * LANES);
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ package org.simdconv.conv.simd;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import org.simdconv.tensor.ChannelBlockedLayout;
 
 /**
  * One batch item's input, channel-blocked, in a heap array that the tiles read their broadcasts
@@ -26,7 +27,7 @@ final class BlockedStaging {
     private final int lanes;
     private final int slot;
 
-    /** Staging for a convolution's input (the thread's first array). */
+    /** Staging for a convolution's input (the thread's first array); {@code lanes} must be the species' lanes. */
     BlockedStaging(int channels, int height, int width, int strideW, int lanes) {
         this(channels, height, width, strideW, lanes, 0);
     }
@@ -69,34 +70,12 @@ final class BlockedStaging {
      * stays valid until this thread stages again.
      */
     float[] stageNchw(MemorySegment src, long srcOffset, int n) {
-        float[][] arrays = ARRAYS.get();
-        float[] staged = ensure(arrays, slot, (int) itemFloats());
-        float[] row = ensure(arrays, slot + 1, width);
-        long plane = (long) height * width * Float.BYTES;
-        int blocks = Math.ceilDiv(channels, lanes);
-        for (int cb = 0; cb < blocks; cb++) {
-            for (int ci = 0; ci < lanes; ci++) {
-                int c = cb * lanes + ci;
-                for (int h = 0; h < height; h++) {
-                    int rowBase = cb * blockFloats() + h * rowFloats() + ci;
-                    if (c >= channels) {
-                        for (int w = 0; w < width; w++) {
-                            staged[rowBase + columnOffset(w)] = 0f;
-                        }
-                        continue;
-                    }
-                    MemorySegment.copy(src, FLOAT, srcOffset + ((long) n * channels + c) * plane
-                            + (long) h * width * Float.BYTES, row, 0, width);
-                    if (strideW == 1) {
-                        for (int w = 0; w < width; w++) {
-                            staged[rowBase + w * lanes] = row[w];
-                        }
-                    } else {
-                        for (int w = 0; w < width; w++) {
-                            staged[rowBase + columnOffset(w)] = row[w];
-                        }
-                    }
-                }
+        float[] staged = ensure(ARRAYS.get(), slot, (int) itemFloats());
+        ChannelBlockedLayout layout = new ChannelBlockedLayout(channels, height, width, lanes);
+        for (int cb = 0; cb < layout.blocks(); cb++) {
+            for (int h = 0; h < height; h++) {
+                BlockedConversion.stagedRow(layout, src, srcOffset, n, cb, h, staged,
+                        cb * blockFloats() + h * rowFloats(), strideW, phaseLength);
             }
         }
         return staged;
