@@ -1,7 +1,9 @@
 package org.simdconv.conv.simd;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import org.simdconv.tensor.Tensor;
 
 /**
  * A batch item's input planes rearranged so that every tap of a direct convolution is one
@@ -58,6 +60,24 @@ final class PackedPlanes {
                 tapOffsets[i * s + j] = (phase * rows + i * dh) * rowLength + shift;
             }
         }
+    }
+
+    /** Each thread's packing workspace, reused from call to call: {@link #pack} writes every float of it. */
+    private static final ThreadLocal<MemorySegment[]> WORKSPACE =
+            ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
+
+    /**
+     * This thread's workspace for {@code channels} packed channels, valid until the thread asks
+     * again. A confined arena per task cost more than the kernels on small layers (the seed's first
+     * layer: a quarter of a forward call in the kernel's page clearing), so the memory is kept.
+     */
+    MemorySegment workspace(int channels) {
+        long bytes = channelSize() * channels * Float.BYTES;
+        MemorySegment[] held = WORKSPACE.get();
+        if (held[0].byteSize() < bytes) {
+            held[0] = Arena.ofAuto().allocate(bytes, Tensor.ALIGNMENT);
+        }
+        return held[0];
     }
 
     /** Floats per packed channel. */

@@ -112,7 +112,7 @@ final class StridedBackwardData {
         long outPlaneBytes = (long) g.outH() * g.outW() * Float.BYTES;
         long inPlaneBytes = (long) g.h() * g.w() * Float.BYTES;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment packed = arena.allocate(layout.channelSize() * (kEnd - kFirst) * Float.BYTES, Tensor.ALIGNMENT);
+            MemorySegment packed = layout.workspace(kEnd - kFirst);
             layout.pack(gradOutput.segment(), gradOutput.byteOffset() + outPlaneBytes * ((long) n * g.k() + kFirst),
                     kEnd - kFirst, g.outH(), g.outW(), padTop, padLeft, packed);
             long scratchChannel = (long) scratchRow * Float.BYTES;

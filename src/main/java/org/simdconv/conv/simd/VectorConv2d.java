@@ -3,7 +3,6 @@ package org.simdconv.conv.simd;
 import static org.simdconv.conv.simd.DirectRowKernel.LANES;
 import static org.simdconv.conv.simd.DirectRowKernel.SPECIES;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
@@ -254,31 +253,29 @@ public final class VectorConv2d implements Conv2dKernels {
             int k1 = WorkSplit.start(g.k(), splits, task % splits + 1);
             int cFirst = (k0 / kg) * cg;
             int cEnd = ((k1 - 1) / kg + 1) * cg;
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment packed = allocate(arena, layout, cEnd - cFirst);
-                layout.pack(input.segment(), input.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + cFirst),
-                        cEnd - cFirst, g.h(), g.w(), g.padTop(), g.padLeft(), packed);
-                long outPlaneBytes = planeBytes(g.outH(), g.outW());
-                long rowStride = (long) g.strideH() * layout.rowLength();
-                FourChannelBlocks.ChannelTiles tiles = FourChannelBlocks.tiles(k0, k1, kg);
-                // Output rows outermost: the few packed input rows one output row needs stay in L2
-                // while every block of output channels uses them.
-                for (int oh = 0; oh < g.outH(); oh++) {
-                    for (int k : tiles.blockStarts()) {
-                        DirectRowKernel.rowsOfFourChannels(packed,
-                                (long) ((k / kg) * cg - cFirst) * layout.channelSize() + oh * rowStride,
-                                layout.channelSize(), cg, layout.tapOffsets(), weights, k * perChannel, biases, k,
-                                output.segment(),
-                                output.byteOffset() + outPlaneBytes * ((long) n * g.k() + k) + (long) oh * g.outW() * Float.BYTES,
-                                outPlaneBytes, g.outW(), false);
-                    }
+            MemorySegment packed = layout.workspace(cEnd - cFirst);
+            layout.pack(input.segment(), input.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + cFirst),
+                    cEnd - cFirst, g.h(), g.w(), g.padTop(), g.padLeft(), packed);
+            long outPlaneBytes = planeBytes(g.outH(), g.outW());
+            long rowStride = (long) g.strideH() * layout.rowLength();
+            FourChannelBlocks.ChannelTiles tiles = FourChannelBlocks.tiles(k0, k1, kg);
+            // Output rows outermost: the few packed input rows one output row needs stay in L2
+            // while every block of output channels uses them.
+            for (int oh = 0; oh < g.outH(); oh++) {
+                for (int k : tiles.blockStarts()) {
+                    DirectRowKernel.rowsOfFourChannels(packed,
+                            (long) ((k / kg) * cg - cFirst) * layout.channelSize() + oh * rowStride,
+                            layout.channelSize(), cg, layout.tapOffsets(), weights, k * perChannel, biases, k,
+                            output.segment(),
+                            output.byteOffset() + outPlaneBytes * ((long) n * g.k() + k) + (long) oh * g.outW() * Float.BYTES,
+                            outPlaneBytes, g.outW(), false);
                 }
-                for (int k : tiles.singles()) {
-                    singleChannel(layout, packed, (long) ((k / kg) * cg - cFirst) * layout.channelSize(), rowStride, cg,
-                            weights, FourChannelBlocks.weightBase(k, kg, perChannel), FourChannelBlocks.weightStride(k, kg),
-                            biases == null ? 0f : biases[k], output.segment(),
-                            output.byteOffset() + outPlaneBytes * ((long) n * g.k() + k), g.outH(), g.outW(), false);
-                }
+            }
+            for (int k : tiles.singles()) {
+                singleChannel(layout, packed, (long) ((k / kg) * cg - cFirst) * layout.channelSize(), rowStride, cg,
+                        weights, FourChannelBlocks.weightBase(k, kg, perChannel), FourChannelBlocks.weightStride(k, kg),
+                        biases == null ? 0f : biases[k], output.segment(),
+                        output.byteOffset() + outPlaneBytes * ((long) n * g.k() + k), g.outH(), g.outW(), false);
             }
         });
     }
@@ -317,29 +314,27 @@ public final class VectorConv2d implements Conv2dKernels {
             int c1 = WorkSplit.start(g.c(), splits, task % splits + 1);
             int kFirst = (c0 / cg) * kg;
             int kEnd = ((c1 - 1) / cg + 1) * kg;
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment packed = allocate(arena, layout, kEnd - kFirst);
-                layout.pack(gradOutput.segment(),
-                        gradOutput.byteOffset() + planeBytes(g.outH(), g.outW()) * ((long) n * g.k() + kFirst),
-                        kEnd - kFirst, g.outH(), g.outW(), padTop, padLeft, packed);
-                long inPlaneBytes = planeBytes(g.h(), g.w());
-                FourChannelBlocks.ChannelTiles tiles = FourChannelBlocks.tiles(c0, c1, cg);
-                for (int y = 0; y < g.h(); y++) { // rows outermost, as in forward
-                    for (int c : tiles.blockStarts()) {
-                        DirectRowKernel.rowsOfFourChannels(packed,
-                                (long) ((c / cg) * kg - kFirst) * layout.channelSize() + (long) y * layout.rowLength(),
-                                layout.channelSize(), kg, layout.tapOffsets(), rotated, c * perChannel, null, 0,
-                                gradInput.segment(),
-                                gradInput.byteOffset() + inPlaneBytes * ((long) n * g.c() + c) + (long) y * g.w() * Float.BYTES,
-                                inPlaneBytes, g.w(), accumulate);
-                    }
+            MemorySegment packed = layout.workspace(kEnd - kFirst);
+            layout.pack(gradOutput.segment(),
+                    gradOutput.byteOffset() + planeBytes(g.outH(), g.outW()) * ((long) n * g.k() + kFirst),
+                    kEnd - kFirst, g.outH(), g.outW(), padTop, padLeft, packed);
+            long inPlaneBytes = planeBytes(g.h(), g.w());
+            FourChannelBlocks.ChannelTiles tiles = FourChannelBlocks.tiles(c0, c1, cg);
+            for (int y = 0; y < g.h(); y++) { // rows outermost, as in forward
+                for (int c : tiles.blockStarts()) {
+                    DirectRowKernel.rowsOfFourChannels(packed,
+                            (long) ((c / cg) * kg - kFirst) * layout.channelSize() + (long) y * layout.rowLength(),
+                            layout.channelSize(), kg, layout.tapOffsets(), rotated, c * perChannel, null, 0,
+                            gradInput.segment(),
+                            gradInput.byteOffset() + inPlaneBytes * ((long) n * g.c() + c) + (long) y * g.w() * Float.BYTES,
+                            inPlaneBytes, g.w(), accumulate);
                 }
-                for (int c : tiles.singles()) {
-                    singleChannel(layout, packed, (long) ((c / cg) * kg - kFirst) * layout.channelSize(),
-                            layout.rowLength(), kg, rotated, FourChannelBlocks.weightBase(c, cg, perChannel),
-                            FourChannelBlocks.weightStride(c, cg), 0f, gradInput.segment(),
-                            gradInput.byteOffset() + inPlaneBytes * ((long) n * g.c() + c), g.h(), g.w(), accumulate);
-                }
+            }
+            for (int c : tiles.singles()) {
+                singleChannel(layout, packed, (long) ((c / cg) * kg - kFirst) * layout.channelSize(),
+                        layout.rowLength(), kg, rotated, FourChannelBlocks.weightBase(c, cg, perChannel),
+                        FourChannelBlocks.weightStride(c, cg), 0f, gradInput.segment(),
+                        gradInput.byteOffset() + inPlaneBytes * ((long) n * g.c() + c), g.h(), g.w(), accumulate);
             }
         });
     }
@@ -373,31 +368,29 @@ public final class VectorConv2d implements Conv2dKernels {
             int k1 = WorkSplit.start(g.k(), splits, task % splits + 1);
             int cFirst = (k0 / kg) * cg;
             int cEnd = ((k1 - 1) / kg + 1) * cg;
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment packed = allocate(arena, layout, cEnd - cFirst);
-                for (int n = n0; n < n1; n++) {
-                    layout.pack(input.segment(),
-                            input.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + cFirst),
-                            cEnd - cFirst, g.h(), g.w(), g.padTop(), g.padLeft(), packed);
-                    for (int k = k0; k < k1; ) {
-                        int width = FourChannelBlocks.startsBlock(k, kg) && k + FourChannelBlocks.SIZE <= k1
-                                ? FourChannelBlocks.SIZE : 1;
-                        long gradPlane = gradOutput.byteOffset() + outPlaneBytes * ((long) n * g.k() + k);
-                        int firstChannel = (k / kg) * cg - cFirst;
-                        for (int c = 0; c < cg; c++) {
-                            weightGradientOfChannels(layout, packed, (firstChannel + c) * layout.channelSize(),
-                                    (long) g.strideH() * layout.rowLength(), gradOutput.segment(), gradPlane,
-                                    outPlaneBytes, g.outH(), g.outW(), width, partialWeights[chunk],
-                                    (k * cg + c) * taps, cg * taps);
-                        }
-                        if (gradBias != null) {
-                            for (int j = 0; j < width; j++) {
-                                partialBias[chunk][k + j] += WeightGradientKernel.planeSum(gradOutput.segment(),
-                                        gradPlane + j * outPlaneBytes, g.outH() * g.outW());
-                            }
-                        }
-                        k += width;
+            MemorySegment packed = layout.workspace(cEnd - cFirst);
+            for (int n = n0; n < n1; n++) {
+                layout.pack(input.segment(),
+                        input.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + cFirst),
+                        cEnd - cFirst, g.h(), g.w(), g.padTop(), g.padLeft(), packed);
+                for (int k = k0; k < k1; ) {
+                    int width = FourChannelBlocks.startsBlock(k, kg) && k + FourChannelBlocks.SIZE <= k1
+                            ? FourChannelBlocks.SIZE : 1;
+                    long gradPlane = gradOutput.byteOffset() + outPlaneBytes * ((long) n * g.k() + k);
+                    int firstChannel = (k / kg) * cg - cFirst;
+                    for (int c = 0; c < cg; c++) {
+                        weightGradientOfChannels(layout, packed, (firstChannel + c) * layout.channelSize(),
+                                (long) g.strideH() * layout.rowLength(), gradOutput.segment(), gradPlane,
+                                outPlaneBytes, g.outH(), g.outW(), width, partialWeights[chunk],
+                                (k * cg + c) * taps, cg * taps);
                     }
+                    if (gradBias != null) {
+                        for (int j = 0; j < width; j++) {
+                            partialBias[chunk][k + j] += WeightGradientKernel.planeSum(gradOutput.segment(),
+                                    gradPlane + j * outPlaneBytes, g.outH() * g.outW());
+                        }
+                    }
+                    k += width;
                 }
             }
         });
@@ -490,10 +483,6 @@ public final class VectorConv2d implements Conv2dKernels {
             }
         }
         return out;
-    }
-
-    private static MemorySegment allocate(Arena arena, PackedPlanes layout, int channels) {
-        return arena.allocate(layout.channelSize() * channels * Float.BYTES, Tensor.ALIGNMENT);
     }
 
     private static long planeBytes(int h, int w) {
