@@ -169,7 +169,7 @@ final class DepthwiseConvolution {
         int perBlock = (taps + 1) * LANES;
         int chunks = Math.min(par.threads(), g.n());
         int splits = WorkSplit.channelSplits(g.n(), blocks, par.threads());
-        TapRectangles rectangles = new TapRectangles(g);
+        DepthwiseWeightGradient rectangles = new DepthwiseWeightGradient(g);
         float[][] partials = new float[chunks][];
         ChannelBlockedLayout x = new ChannelBlockedLayout(g.c(), g.h(), g.w(), LANES);
         ChannelBlockedLayout dy = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
@@ -290,61 +290,6 @@ final class DepthwiseConvolution {
         void release() {
             if (nchw != null) {
                 pool.give(segment);
-            }
-        }
-    }
-
-    /** For every tap, the rectangle of output pixels whose input pixel lies inside the input. */
-    private static final class TapRectangles {
-        private final Conv2dGeometry g;
-        private final int[] firstRow, rows, firstColumn, columns;
-
-        TapRectangles(Conv2dGeometry g) {
-            this.g = g;
-            int taps = g.r() * g.s();
-            firstRow = new int[taps];
-            rows = new int[taps];
-            firstColumn = new int[taps];
-            columns = new int[taps];
-            for (int i = 0; i < g.r(); i++) {
-                for (int j = 0; j < g.s(); j++) {
-                    int t = i * g.s() + j;
-                    firstRow[t] = first(g.padTop() - i * g.dilationH(), g.strideH());
-                    rows[t] = count(firstRow[t], g.h() - 1 + g.padTop() - i * g.dilationH(), g.strideH(), g.outH());
-                    firstColumn[t] = first(g.padLeft() - j * g.dilationW(), g.strideW());
-                    columns[t] = count(firstColumn[t], g.w() - 1 + g.padLeft() - j * g.dilationW(), g.strideW(), g.outW());
-                }
-            }
-        }
-
-        /** First output index {@code o >= 0} with {@code o*stride >= low}. */
-        private static int first(int low, int stride) {
-            return Math.max(0, Math.ceilDiv(low, stride));
-        }
-
-        /** How many of {@code first ..} have {@code o*stride <= high} and {@code o < size}. */
-        private static int count(int first, int high, int stride, int size) {
-            return Math.max(0, Math.min(size, Math.floorDiv(high, stride) + 1) - first);
-        }
-
-        /**
-         * Adds one item's weight gradient of one block to {@code partial[at ..]}, tap by tap, from
-         * its staged input and output-gradient planes.
-         */
-        void accumulate(float[] in, float[] gradOut, float[] partial, int at) {
-            int inRow = g.strideH() * g.w() * LANES, inStep = g.strideW() * LANES, gradRow = g.outW() * LANES;
-            for (int i = 0; i < g.r(); i++) {
-                for (int j = 0; j < g.s(); j++) {
-                    int t = i * g.s() + j;
-                    if (rows[t] == 0 || columns[t] == 0) {
-                        continue;
-                    }
-                    int inAt = ((firstRow[t] * g.strideH() + i * g.dilationH() - g.padTop()) * g.w()
-                            + firstColumn[t] * g.strideW() + j * g.dilationW() - g.padLeft()) * LANES;
-                    int gradAt = (firstRow[t] * g.outW() + firstColumn[t]) * LANES;
-                    DepthwiseTiles.tapGradient(in, inAt, inRow, inStep, gradOut, gradAt, gradRow, rows[t], columns[t],
-                            partial, at + t * LANES);
-                }
             }
         }
     }

@@ -158,6 +158,43 @@ final class DepthwiseTiles {
         a0.add(a1).add(a2.add(a3)).add(FloatVector.fromArray(SPECIES, partial, at)).intoArray(partial, at);
     }
 
+    /**
+     * The weight gradients of three neighbouring taps of a kernel row ({@code tapStep} floats apart
+     * in the input) over a rectangle of {@code rows x columns} output pixels, two pixels at a time:
+     * each output-gradient vector feeds three FMAs, 1.3 loads per FMA against 2 for one tap at a
+     * time. Added to {@code partial[at ..]}, {@code [at + lanes ..]} and {@code [at + 2*lanes ..]};
+     * offsets as in {@link #tapGradient}.
+     */
+    static void threeTaps(float[] in, int inAt, int inRow, int inStep, int tapStep, float[] gradOut, int gradAt,
+                          int gradRow, int rows, int columns, float[] partial, int at) {
+        FloatVector a0 = FloatVector.zero(SPECIES), b0 = a0, c0 = a0, a1 = a0, b1 = a0, c1 = a0;
+        for (int y = 0; y < rows; y++) {
+            int x = inAt + y * inRow, d = gradAt + y * gradRow;
+            int c = 0;
+            for (; c + 2 <= columns; c += 2) {
+                FloatVector d0 = FloatVector.fromArray(SPECIES, gradOut, d);
+                FloatVector d1 = FloatVector.fromArray(SPECIES, gradOut, d + LANES);
+                a0 = d0.fma(FloatVector.fromArray(SPECIES, in, x), a0);
+                b0 = d0.fma(FloatVector.fromArray(SPECIES, in, x + tapStep), b0);
+                c0 = d0.fma(FloatVector.fromArray(SPECIES, in, x + 2 * tapStep), c0);
+                a1 = d1.fma(FloatVector.fromArray(SPECIES, in, x + inStep), a1);
+                b1 = d1.fma(FloatVector.fromArray(SPECIES, in, x + inStep + tapStep), b1);
+                c1 = d1.fma(FloatVector.fromArray(SPECIES, in, x + inStep + 2 * tapStep), c1);
+                x += 2 * inStep;
+                d += 2 * LANES;
+            }
+            if (c < columns) {
+                FloatVector d0 = FloatVector.fromArray(SPECIES, gradOut, d);
+                a0 = d0.fma(FloatVector.fromArray(SPECIES, in, x), a0);
+                b0 = d0.fma(FloatVector.fromArray(SPECIES, in, x + tapStep), b0);
+                c0 = d0.fma(FloatVector.fromArray(SPECIES, in, x + 2 * tapStep), c0);
+            }
+        }
+        a0.add(a1).add(FloatVector.fromArray(SPECIES, partial, at)).intoArray(partial, at);
+        b0.add(b1).add(FloatVector.fromArray(SPECIES, partial, at + LANES)).intoArray(partial, at + LANES);
+        c0.add(c1).add(FloatVector.fromArray(SPECIES, partial, at + 2 * LANES)).intoArray(partial, at + 2 * LANES);
+    }
+
     /** Adds the sum of {@code pixels} consecutive pixels from {@code at} to {@code partial[to .. to + lanes)}. */
     static void sum(float[] gradOut, int at, int pixels, float[] partial, int to) {
         FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
