@@ -6,7 +6,6 @@ import static org.simdconv.conv.simd.DirectRowKernel.SPECIES;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
 /**
  * Backward-weights, vectorised along the output rows (seed 002: {@code dW = A * dilate(dZ)}, read
@@ -53,16 +52,16 @@ final class WeightGradientKernel {
                     acc = dz.fma(DirectRowKernel.load(packed, inputRow + (long) ow * Float.BYTES), acc);
                 }
                 if (ow < outW) {
-                    VectorMask<Float> valid = SPECIES.indexInRange(ow, outW);
-                    FloatVector dz = FloatVector.fromMemorySegment(SPECIES, gradOut, gradRow + (long) ow * Float.BYTES,
-                            ORDER, valid);
-                    // Mask the input too: 0 * Inf would be NaN, and columns past the row may hold anything.
-                    FloatVector x = FloatVector.fromMemorySegment(SPECIES, packed, inputRow + (long) ow * Float.BYTES,
-                            ORDER, valid);
+                    float[] tails = tails();
+                    FloatVector dz = tail(gradOut, gradRow + (long) ow * Float.BYTES, outW - ow, tails);
+                    // The input's tail too: 0 * Inf would be NaN, and columns past the row may hold anything.
+                    FloatVector x = tail(packed, inputRow + (long) ow * Float.BYTES, outW - ow, tails);
                     acc = dz.fma(x, acc);
                 }
             }
-            partial[partialBase + t] += sumLanesInOrder(acc);
+            float[] lanes = LANE_SCRATCH.get();
+            acc.intoArray(lanes, 0);
+            partial[partialBase + t] += sumInOrder(lanes);
         }
     }
 
@@ -77,9 +76,11 @@ final class WeightGradientKernel {
         FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a10 = a00, a11 = a00;
         FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
         int full = outW - outW % LANES;
-        VectorMask<Float> tail = SPECIES.indexInRange(full, outW);
+        int rest = outW - full;
+        float[] tails = tails();
         long s1 = gradChannelStride, s2 = 2 * gradChannelStride, s3 = 3 * gradChannelStride;
-        // Full vectors unmasked, then the tail masked: the same lanes in the same order as accumulate().
+        // Full vectors, then the tail through a zero-padded copy: the same lanes in the same order
+        // as accumulate().
         // No vector passes through a conditional expression: C2 would have to box it.
         for (int oh = 0; oh < outH; oh++) {
             long gradRow = gradOffset + (long) oh * outW * Float.BYTES;
@@ -101,10 +102,10 @@ final class WeightGradientKernel {
             }
             if (full < outW) {
                 long g = gradRow + (long) full * Float.BYTES;
-                FloatVector x0 = masked(packed, (inputRow + tap0 + full) * Float.BYTES, tail);
-                FloatVector x1 = masked(packed, (inputRow + tap1 + full) * Float.BYTES, tail);
-                FloatVector d0 = masked(gradOut, g, tail), d1 = masked(gradOut, g + s1, tail);
-                FloatVector d2 = masked(gradOut, g + s2, tail), d3 = masked(gradOut, g + s3, tail);
+                FloatVector x0 = tail(packed, (inputRow + tap0 + full) * Float.BYTES, rest, tails);
+                FloatVector x1 = tail(packed, (inputRow + tap1 + full) * Float.BYTES, rest, tails);
+                FloatVector d0 = tail(gradOut, g, rest, tails), d1 = tail(gradOut, g + s1, rest, tails);
+                FloatVector d2 = tail(gradOut, g + s2, rest, tails), d3 = tail(gradOut, g + s3, rest, tails);
                 a00 = d0.fma(x0, a00);
                 a01 = d0.fma(x1, a01);
                 a10 = d1.fma(x0, a10);
@@ -115,14 +116,23 @@ final class WeightGradientKernel {
                 a31 = d3.fma(x1, a31);
             }
         }
-        partial[partialBase] += sumLanesInOrder(a00);
-        partial[partialBase + 1] += sumLanesInOrder(a01);
-        partial[partialBase + channelStride] += sumLanesInOrder(a10);
-        partial[partialBase + channelStride + 1] += sumLanesInOrder(a11);
-        partial[partialBase + 2 * channelStride] += sumLanesInOrder(a20);
-        partial[partialBase + 2 * channelStride + 1] += sumLanesInOrder(a21);
-        partial[partialBase + 3 * channelStride] += sumLanesInOrder(a30);
-        partial[partialBase + 3 * channelStride + 1] += sumLanesInOrder(a31);
+        float[] lanes = LANE_SCRATCH.get();
+        a00.intoArray(lanes, 0);
+        partial[partialBase] += sumInOrder(lanes);
+        a01.intoArray(lanes, 0);
+        partial[partialBase + 1] += sumInOrder(lanes);
+        a10.intoArray(lanes, 0);
+        partial[partialBase + channelStride] += sumInOrder(lanes);
+        a11.intoArray(lanes, 0);
+        partial[partialBase + channelStride + 1] += sumInOrder(lanes);
+        a20.intoArray(lanes, 0);
+        partial[partialBase + 2 * channelStride] += sumInOrder(lanes);
+        a21.intoArray(lanes, 0);
+        partial[partialBase + 2 * channelStride + 1] += sumInOrder(lanes);
+        a30.intoArray(lanes, 0);
+        partial[partialBase + 3 * channelStride] += sumInOrder(lanes);
+        a31.intoArray(lanes, 0);
+        partial[partialBase + 3 * channelStride + 1] += sumInOrder(lanes);
     }
 
     /**
@@ -135,7 +145,8 @@ final class WeightGradientKernel {
         int tap0 = taps[firstTap], tap1 = taps[firstTap + 1], tap2 = taps[firstTap + 2], tap3 = taps[firstTap + 3];
         FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
         int full = outW - outW % LANES;
-        VectorMask<Float> tail = SPECIES.indexInRange(full, outW);
+        int rest = outW - full;
+        float[] tails = tails();
         for (int oh = 0; oh < outH; oh++) {
             long gradRow = gradOffset + (long) oh * outW * Float.BYTES;
             long inputRow = channelOffset + oh * rowStride;
@@ -147,22 +158,47 @@ final class WeightGradientKernel {
                 a3 = d.fma(DirectRowKernel.load(packed, (inputRow + tap3 + ow) * Float.BYTES), a3);
             }
             if (full < outW) {
-                FloatVector d = masked(gradOut, gradRow + (long) full * Float.BYTES, tail);
-                a0 = d.fma(masked(packed, (inputRow + tap0 + full) * Float.BYTES, tail), a0);
-                a1 = d.fma(masked(packed, (inputRow + tap1 + full) * Float.BYTES, tail), a1);
-                a2 = d.fma(masked(packed, (inputRow + tap2 + full) * Float.BYTES, tail), a2);
-                a3 = d.fma(masked(packed, (inputRow + tap3 + full) * Float.BYTES, tail), a3);
+                FloatVector d = tail(gradOut, gradRow + (long) full * Float.BYTES, rest, tails);
+                a0 = d.fma(tail(packed, (inputRow + tap0 + full) * Float.BYTES, rest, tails), a0);
+                a1 = d.fma(tail(packed, (inputRow + tap1 + full) * Float.BYTES, rest, tails), a1);
+                a2 = d.fma(tail(packed, (inputRow + tap2 + full) * Float.BYTES, rest, tails), a2);
+                a3 = d.fma(tail(packed, (inputRow + tap3 + full) * Float.BYTES, rest, tails), a3);
             }
         }
         int at = partialBase + firstTap;
-        partial[at] += sumLanesInOrder(a0);
-        partial[at + 1] += sumLanesInOrder(a1);
-        partial[at + 2] += sumLanesInOrder(a2);
-        partial[at + 3] += sumLanesInOrder(a3);
+        float[] lanes = LANE_SCRATCH.get();
+        a0.intoArray(lanes, 0);
+        partial[at] += sumInOrder(lanes);
+        a1.intoArray(lanes, 0);
+        partial[at + 1] += sumInOrder(lanes);
+        a2.intoArray(lanes, 0);
+        partial[at + 2] += sumInOrder(lanes);
+        a3.intoArray(lanes, 0);
+        partial[at + 3] += sumInOrder(lanes);
     }
 
-    private static FloatVector masked(MemorySegment segment, long byteOffset, VectorMask<Float> valid) {
-        return FloatVector.fromMemorySegment(SPECIES, segment, byteOffset, ORDER, valid);
+    /**
+     * Each thread's zero-padded copy of a row's tail. A masked load from a segment is not
+     * intrinsified here (AVX2): C2 boxed every one, about 0.9 MB per backward-weights call of the
+     * seed's first layer. Copying the {@code count < lanes} floats into an array whose other lanes
+     * are zero and loading it whole gives the same vector.
+     */
+    private static final ThreadLocal<float[]> TAILS = ThreadLocal.withInitial(() -> new float[LANES]);
+
+    /** This thread's tail array, zeroed: {@link #tail} writes only the first lanes of it. */
+    private static float[] tails() {
+        float[] tails = TAILS.get();
+        java.util.Arrays.fill(tails, 0f);
+        return tails;
+    }
+
+    /**
+     * The {@code count} floats at {@code byteOffset} followed by zeros; every call of one kernel call
+     * passes the same {@code count}, so the lanes past it stay zero.
+     */
+    private static FloatVector tail(MemorySegment segment, long byteOffset, int count, float[] tails) {
+        MemorySegment.copy(segment, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, byteOffset, tails, 0, count);
+        return FloatVector.fromArray(SPECIES, tails, 0);
     }
 
     /** {@code sum over the plane of dZ}: one batch item's contribution to one bias gradient. */
@@ -173,23 +209,29 @@ final class WeightGradientKernel {
             acc = acc.add(FloatVector.fromMemorySegment(SPECIES, gradOut, gradOffset + (long) i * Float.BYTES, ORDER));
         }
         if (i < planeSize) {
-            acc = acc.add(FloatVector.fromMemorySegment(SPECIES, gradOut, gradOffset + (long) i * Float.BYTES, ORDER,
-                    SPECIES.indexInRange(i, planeSize)));
+            acc = acc.add(tail(gradOut, gradOffset + (long) i * Float.BYTES, planeSize - i, tails()));
         }
-        return sumLanesInOrder(acc);
+        float[] lanes = LANE_SCRATCH.get();
+        acc.intoArray(lanes, 0);
+        return sumInOrder(lanes);
     }
 
     /**
-     * Lane 0 + lane 1 + ... in this order. {@code reduceLanes(ADD)} leaves the order of a float sum
-     * unspecified, and it does differ between interpreted and compiled code, which would make two
-     * runs of the same problem disagree in the last bit.
+     * Each thread's array for the lanes of an accumulator. The tiles store their accumulators into it
+     * and sum it with {@link #sumInOrder}: handing a vector to a method that C2 does not inline
+     * boxes it, which allocated about 1 MB per backward-weights call of the seed's first layer.
      */
-    static float sumLanesInOrder(FloatVector v) {
-        float[] lanes = new float[LANES];
-        v.intoArray(lanes, 0);
+    private static final ThreadLocal<float[]> LANE_SCRATCH = ThreadLocal.withInitial(() -> new float[LANES]);
+
+    /**
+     * Lane 0 + lane 1 + ... of {@code lanes}, in this order. {@code reduceLanes(ADD)} leaves the
+     * order of a float sum unspecified, and it does differ between interpreted and compiled code,
+     * which would make two runs of the same problem disagree in the last bit.
+     */
+    static float sumInOrder(float[] lanes) {
         float sum = 0;
-        for (float lane : lanes) {
-            sum += lane;
+        for (int i = 0; i < LANES; i++) {
+            sum += lanes[i];
         }
         return sum;
     }
