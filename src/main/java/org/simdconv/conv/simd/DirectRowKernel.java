@@ -1,9 +1,9 @@
 package org.simdconv.conv.simd;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -58,7 +58,7 @@ final class DirectRowKernel {
                     init, out, outOffset + (long) ow * Float.BYTES, accumulate);
         }
         for (; ow < outW; ow += LANES) {
-            VectorMask<Float> valid = SPECIES.indexInRange(ow, outW);
+            int valid = Math.min(LANES, outW - ow);
             oneVector(packed, firstChannelOffset + ow, channelSize, channels, taps, weights, weightBase, weightStride,
                     init, out, outOffset + (long) ow * Float.BYTES, valid, accumulate);
         }
@@ -81,12 +81,12 @@ final class DirectRowKernel {
             if (outW - ow > LANES) {
                 fourChannelsTwoVectors(packed, firstChannelOffset + ow, channelSize, channels, taps, weights,
                         weightBase, init, initBase, out, outOffset + (long) ow * Float.BYTES, outChannelStride,
-                        SPECIES.indexInRange(ow + LANES, outW), accumulate);
+                        Math.min(LANES, outW - ow - LANES), accumulate);
                 ow += 2 * LANES;
             } else {
                 fourChannelsOneVector(packed, firstChannelOffset + ow, channelSize, channels, taps, weights,
                         weightBase, init, initBase, out, outOffset + (long) ow * Float.BYTES, outChannelStride,
-                        SPECIES.indexInRange(ow, outW), accumulate);
+                        Math.min(LANES, outW - ow), accumulate);
                 ow += LANES;
             }
         }
@@ -94,12 +94,12 @@ final class DirectRowKernel {
 
     /**
      * The tile for the last one to two vectors of a row (rows of 9 to 16 columns with AVX2 are
-     * only this): four channels of two vectors, the second stored through {@code secondValid}.
+     * only this): four channels of two vectors, the second stored in its first {@code secondValid} lanes.
      */
     private static void fourChannelsTwoVectors(MemorySegment packed, long base, long channelSize, int channels,
                                                int[] taps, float[] weights, int weightBase, float[] init,
                                                int initBase, MemorySegment out, long outAt, long outChannelStride,
-                                               VectorMask<Float> secondValid, boolean accumulate) {
+                                               int secondValid, boolean accumulate) {
         FloatVector a00 = start(init, initBase), a01 = a00;
         FloatVector a10 = start(init, initBase + 1), a11 = a10;
         FloatVector a20 = start(init, initBase + 2), a21 = a20;
@@ -126,7 +126,7 @@ final class DirectRowKernel {
                 w += 4;
             }
         }
-        VectorMask<Float> all = SPECIES.maskAll(true);
+        int all = LANES;
         storeMasked(a00, out, outAt, all, accumulate);
         storeMasked(a01, out, outAt + step, secondValid, accumulate);
         storeMasked(a10, out, outAt + outChannelStride, all, accumulate);
@@ -141,7 +141,7 @@ final class DirectRowKernel {
     private static void fourChannelsOneVector(MemorySegment packed, long base, long channelSize, int channels,
                                               int[] taps, float[] weights, int weightBase, float[] init, int initBase,
                                               MemorySegment out, long outAt, long outChannelStride,
-                                              VectorMask<Float> valid, boolean accumulate) {
+                                              int valid, boolean accumulate) {
         FloatVector a0 = start(init, initBase), a1 = start(init, initBase + 1);
         FloatVector a2 = start(init, initBase + 2), a3 = start(init, initBase + 3);
         int w = weightBase;
@@ -162,13 +162,33 @@ final class DirectRowKernel {
         storeMasked(a3, out, outAt + 3 * outChannelStride, valid, accumulate);
     }
 
-    private static void storeMasked(FloatVector v, MemorySegment out, long at, VectorMask<Float> valid,
-                                    boolean accumulate) {
-        if (accumulate) {
-            v = v.add(FloatVector.fromMemorySegment(SPECIES, out, at, ORDER, valid));
+    /**
+     * Stores the first {@code valid} lanes of {@code v} (adding the old values when accumulating).
+     * A partial vector goes through this thread's array and a bulk copy: masked segment loads and
+     * stores are not intrinsified here (AVX2), and C2 boxed every one of them.
+     */
+    private static void storeMasked(FloatVector v, MemorySegment out, long at, int valid, boolean accumulate) {
+        if (valid == LANES) {
+            if (accumulate) {
+                v.add(load(out, at)).intoMemorySegment(out, at, ORDER);
+            } else {
+                v.intoMemorySegment(out, at, ORDER);
+            }
+            return;
         }
-        v.intoMemorySegment(out, at, ORDER, valid);
+        float[] tail = TAIL.get();
+        v.intoArray(tail, 0);
+        if (accumulate) {
+            MemorySegment.copy(out, ValueLayout.JAVA_FLOAT_UNALIGNED, at, tail, LANES, valid);
+            for (int i = 0; i < valid; i++) {
+                tail[i] += tail[LANES + i];
+            }
+        }
+        MemorySegment.copy(tail, 0, out, ValueLayout.JAVA_FLOAT_UNALIGNED, at, valid);
     }
+
+    /** Each thread's array for a partial vector and the old values under it. */
+    private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[2 * LANES]);
 
     private static void fourChannelsThreeVectors(MemorySegment packed, long base, long channelSize, int channels,
                                                  int[] taps, float[] weights, int weightBase, float[] init,
@@ -239,19 +259,19 @@ final class DirectRowKernel {
         for (; outW - ow > LANES; ow += 2 * LANES) {
             fourRowsOfTwoVectors(packed, firstChannelOffset + ow, rowStride, channelSize, channels, taps, weights,
                     weightBase, weightStride, init, out, outOffset + (long) ow * Float.BYTES, outRowStride,
-                    SPECIES.indexInRange(ow + LANES, outW), accumulate);
+                    Math.min(LANES, outW - ow - LANES), accumulate);
         }
         if (ow < outW) { // one vector left: its neighbour's packed loads would run past the row
             fourRowsOfOneVector(packed, firstChannelOffset + ow, rowStride, channelSize, channels, taps, weights,
                     weightBase, weightStride, init, out, outOffset + (long) ow * Float.BYTES, outRowStride,
-                    SPECIES.indexInRange(ow, outW), accumulate);
+                    Math.min(LANES, outW - ow), accumulate);
         }
     }
 
     private static void fourRowsOfTwoVectors(MemorySegment packed, long base, long rowStride, long channelSize,
                                              int channels, int[] taps, float[] weights, int weightBase,
                                              int weightStride, float init, MemorySegment out, long outAt,
-                                             long outRowStride, VectorMask<Float> second, boolean accumulate) {
+                                             long outRowStride, int second, boolean accumulate) {
         FloatVector a00 = FloatVector.broadcast(SPECIES, init), a01 = a00, a10 = a00, a11 = a00;
         FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
         long step = (long) LANES * Float.BYTES, rowBytes = rowStride * Float.BYTES;
@@ -272,7 +292,7 @@ final class DirectRowKernel {
                 a31 = load(packed, at + 3 * rowBytes + step).fma(b, a31);
             }
         }
-        VectorMask<Float> all = SPECIES.maskAll(true);
+        int all = LANES;
         storeMasked(a00, out, outAt, all, accumulate);
         storeMasked(a01, out, outAt + step, second, accumulate);
         storeMasked(a10, out, outAt + outRowStride, all, accumulate);
@@ -286,7 +306,7 @@ final class DirectRowKernel {
     private static void fourRowsOfOneVector(MemorySegment packed, long base, long rowStride, long channelSize,
                                             int channels, int[] taps, float[] weights, int weightBase,
                                             int weightStride, float init, MemorySegment out, long outAt,
-                                            long outRowStride, VectorMask<Float> valid, boolean accumulate) {
+                                            long outRowStride, int valid, boolean accumulate) {
         FloatVector a0 = FloatVector.broadcast(SPECIES, init), a1 = a0, a2 = a0, a3 = a0;
         long rowBytes = rowStride * Float.BYTES;
         int w = weightBase;
@@ -341,7 +361,7 @@ final class DirectRowKernel {
 
     private static void oneVector(MemorySegment packed, long base, long channelSize, int channels, int[] taps,
                                   float[] weights, int weightBase, int weightStride, float init, MemorySegment out,
-                                  long outAt, VectorMask<Float> valid, boolean accumulate) {
+                                  long outAt, int valid, boolean accumulate) {
         FloatVector acc = FloatVector.broadcast(SPECIES, init);
         int w = weightBase;
         for (int c = 0; c < channels; c++) {
