@@ -33,7 +33,6 @@ import org.simdconv.tensor.Tensor;
  */
 final class DepthwiseConvolution {
 
-
     private final ScratchPool pool;
     private final ConcurrentHashMap<Conv2dGeometry, DepthwisePlane> forwardPlans = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Conv2dGeometry, List<Phase>> backwardPlans = new ConcurrentHashMap<>();

@@ -65,11 +65,6 @@ final class DepthwisePlane {
         return new TapList(offsets, weights);
     }
 
-    /** True when a plane of the problem's input fits a Java array. */
-    static boolean fitsArrays(BlockedProblem p) {
-        return (long) p.inH() * p.inW() * LANES < Integer.MAX_VALUE - 64;
-    }
-
     /** Taps per channel: one block's weights are {@code taps() * lanes} floats. */
     int taps() {
         return p.r() * p.s();
