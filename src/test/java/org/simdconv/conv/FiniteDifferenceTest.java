@@ -186,6 +186,20 @@ class FiniteDifferenceTest {
         }
     }
 
+    /** Runs the depthwise kernel of every pass: a channel tail over the lanes, stride 2 (phases), padding 1. */
+    static final Case DEPTHWISE_CASE = of("depthwise, 11 channels, stride 2, padding 1: the depthwise kernel",
+            shape(2, 11, 7, 6), shape(11, 1, 3, 3),
+            Conv2dOptions.defaults().withGroups(11).withStride(2).withPadding(Padding.of(1)), 4, 3);
+
+    @Test
+    void theDepthwiseCaseRunsTheDepthwiseKernel() {
+        Conv2d conv = conv(Implementation.SIMD, DEPTHWISE_CASE.options());
+        for (Conv2dPass pass : Conv2dPass.values()) {
+            String kernel = conv.kernelName(pass, DEPTHWISE_CASE.input(), DEPTHWISE_CASE.weight());
+            assertTrue(kernel.endsWith("/depthwise-blocked-4"), pass + " runs " + kernel);
+        }
+    }
+
     static Stream<Arguments> facadeCases() {
         Conv2dOptions d = Conv2dOptions.defaults();
         Case[] chosen = {
@@ -196,6 +210,7 @@ class FiniteDifferenceTest {
                 of("8 channels, 12x10, padding 1: rows longer than a vector", shape(1, 8, 12, 10), shape(4, 8, 3, 3),
                         d.withPadding(Padding.of(1)), 12, 10),
                 BLOCKED_CASE,
+                DEPTHWISE_CASE,
         };
         return Stream.of(Implementation.SCALAR, Implementation.SIMD)
                 .flatMap(impl -> Stream.of(chosen).map(c -> Arguments.of(impl, c)));
