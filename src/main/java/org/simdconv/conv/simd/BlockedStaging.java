@@ -17,7 +17,7 @@ import org.simdconv.tensor.ChannelBlockedLayout;
 final class BlockedStaging {
 
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ThreadLocal<float[][]> ARRAYS = ThreadLocal.withInitial(() -> new float[4][]);
+    private static final ThreadLocal<float[][]> ARRAYS = ThreadLocal.withInitial(() -> new float[2][]);
 
     private final int channels;
     private final int height;
@@ -37,7 +37,7 @@ final class BlockedStaging {
      * staged tensors at once (backward-weights: the input and the output gradient).
      */
     BlockedStaging(int channels, int height, int width, int strideW, int lanes, int slot) {
-        this.slot = 2 * slot;
+        this.slot = slot;
         this.channels = channels;
         this.height = height;
         this.width = width;

@@ -127,14 +127,14 @@ final class DirectRowKernel {
             }
         }
         int all = LANES;
-        storeMasked(a00, out, outAt, all, accumulate);
-        storeMasked(a01, out, outAt + step, secondValid, accumulate);
-        storeMasked(a10, out, outAt + outChannelStride, all, accumulate);
-        storeMasked(a11, out, outAt + outChannelStride + step, secondValid, accumulate);
-        storeMasked(a20, out, outAt + 2 * outChannelStride, all, accumulate);
-        storeMasked(a21, out, outAt + 2 * outChannelStride + step, secondValid, accumulate);
-        storeMasked(a30, out, outAt + 3 * outChannelStride, all, accumulate);
-        storeMasked(a31, out, outAt + 3 * outChannelStride + step, secondValid, accumulate);
+        storeFirstLanes(a00, out, outAt, all, accumulate);
+        storeFirstLanes(a01, out, outAt + step, secondValid, accumulate);
+        storeFirstLanes(a10, out, outAt + outChannelStride, all, accumulate);
+        storeFirstLanes(a11, out, outAt + outChannelStride + step, secondValid, accumulate);
+        storeFirstLanes(a20, out, outAt + 2 * outChannelStride, all, accumulate);
+        storeFirstLanes(a21, out, outAt + 2 * outChannelStride + step, secondValid, accumulate);
+        storeFirstLanes(a30, out, outAt + 3 * outChannelStride, all, accumulate);
+        storeFirstLanes(a31, out, outAt + 3 * outChannelStride + step, secondValid, accumulate);
     }
 
     /** The narrow tile: four channels of one vector, four independent FMA chains instead of one. */
@@ -156,10 +156,10 @@ final class DirectRowKernel {
                 w += 4;
             }
         }
-        storeMasked(a0, out, outAt, valid, accumulate);
-        storeMasked(a1, out, outAt + outChannelStride, valid, accumulate);
-        storeMasked(a2, out, outAt + 2 * outChannelStride, valid, accumulate);
-        storeMasked(a3, out, outAt + 3 * outChannelStride, valid, accumulate);
+        storeFirstLanes(a0, out, outAt, valid, accumulate);
+        storeFirstLanes(a1, out, outAt + outChannelStride, valid, accumulate);
+        storeFirstLanes(a2, out, outAt + 2 * outChannelStride, valid, accumulate);
+        storeFirstLanes(a3, out, outAt + 3 * outChannelStride, valid, accumulate);
     }
 
     /**
@@ -167,7 +167,7 @@ final class DirectRowKernel {
      * A partial vector goes through this thread's array and a bulk copy: masked segment loads and
      * stores are not intrinsified here (AVX2), and C2 boxed every one of them.
      */
-    private static void storeMasked(FloatVector v, MemorySegment out, long at, int valid, boolean accumulate) {
+    private static void storeFirstLanes(FloatVector v, MemorySegment out, long at, int valid, boolean accumulate) {
         if (valid == LANES) {
             if (accumulate) {
                 v.add(load(out, at)).intoMemorySegment(out, at, ORDER);
@@ -293,14 +293,14 @@ final class DirectRowKernel {
             }
         }
         int all = LANES;
-        storeMasked(a00, out, outAt, all, accumulate);
-        storeMasked(a01, out, outAt + step, second, accumulate);
-        storeMasked(a10, out, outAt + outRowStride, all, accumulate);
-        storeMasked(a11, out, outAt + outRowStride + step, second, accumulate);
-        storeMasked(a20, out, outAt + 2 * outRowStride, all, accumulate);
-        storeMasked(a21, out, outAt + 2 * outRowStride + step, second, accumulate);
-        storeMasked(a30, out, outAt + 3 * outRowStride, all, accumulate);
-        storeMasked(a31, out, outAt + 3 * outRowStride + step, second, accumulate);
+        storeFirstLanes(a00, out, outAt, all, accumulate);
+        storeFirstLanes(a01, out, outAt + step, second, accumulate);
+        storeFirstLanes(a10, out, outAt + outRowStride, all, accumulate);
+        storeFirstLanes(a11, out, outAt + outRowStride + step, second, accumulate);
+        storeFirstLanes(a20, out, outAt + 2 * outRowStride, all, accumulate);
+        storeFirstLanes(a21, out, outAt + 2 * outRowStride + step, second, accumulate);
+        storeFirstLanes(a30, out, outAt + 3 * outRowStride, all, accumulate);
+        storeFirstLanes(a31, out, outAt + 3 * outRowStride + step, second, accumulate);
     }
 
     private static void fourRowsOfOneVector(MemorySegment packed, long base, long rowStride, long channelSize,
@@ -322,10 +322,10 @@ final class DirectRowKernel {
                 a3 = load(packed, at + 3 * rowBytes).fma(b, a3);
             }
         }
-        storeMasked(a0, out, outAt, valid, accumulate);
-        storeMasked(a1, out, outAt + outRowStride, valid, accumulate);
-        storeMasked(a2, out, outAt + 2 * outRowStride, valid, accumulate);
-        storeMasked(a3, out, outAt + 3 * outRowStride, valid, accumulate);
+        storeFirstLanes(a0, out, outAt, valid, accumulate);
+        storeFirstLanes(a1, out, outAt + outRowStride, valid, accumulate);
+        storeFirstLanes(a2, out, outAt + 2 * outRowStride, valid, accumulate);
+        storeFirstLanes(a3, out, outAt + 3 * outRowStride, valid, accumulate);
     }
 
     private static void fourVectors(MemorySegment packed, long base, long channelSize, int channels, int[] taps,
@@ -371,7 +371,7 @@ final class DirectRowKernel {
                 w += weightStride;
             }
         }
-        storeMasked(acc, out, outAt, valid, accumulate);
+        storeFirstLanes(acc, out, outAt, valid, accumulate);
     }
 
     static FloatVector load(MemorySegment segment, long byteOffset) {

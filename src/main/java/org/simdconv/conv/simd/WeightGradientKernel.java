@@ -4,7 +4,9 @@ import static org.simdconv.conv.simd.DirectRowKernel.LANES;
 import static org.simdconv.conv.simd.DirectRowKernel.SPECIES;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -188,7 +190,7 @@ final class WeightGradientKernel {
     /** This thread's tail array, zeroed: {@link #tail} writes only the first lanes of it. */
     private static float[] tails() {
         float[] tails = TAILS.get();
-        java.util.Arrays.fill(tails, 0f);
+        Arrays.fill(tails, 0f);
         return tails;
     }
 
@@ -197,7 +199,7 @@ final class WeightGradientKernel {
      * passes the same {@code count}, so the lanes past it stay zero.
      */
     private static FloatVector tail(MemorySegment segment, long byteOffset, int count, float[] tails) {
-        MemorySegment.copy(segment, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, byteOffset, tails, 0, count);
+        MemorySegment.copy(segment, ValueLayout.JAVA_FLOAT_UNALIGNED, byteOffset, tails, 0, count);
         return FloatVector.fromArray(SPECIES, tails, 0);
     }
 
