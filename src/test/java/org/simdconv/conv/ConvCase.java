@@ -14,6 +14,9 @@ import java.util.function.Function;
  */
 record ConvCase(int[] inputShape, int[] weightShape, Conv2dOptions options) {
 
+    /** The channel block of the blocked layout on this machine (the preferred species' float lanes). */
+    private static final int LANES = KernelSelection.channelBlock();
+
     Conv2dGeometry geometry() {
         return Conv2dGeometry.of(inputShape, weightShape, options);
     }
@@ -47,7 +50,8 @@ record ConvCase(int[] inputShape, int[] weightShape, Conv2dOptions options) {
 
     /**
      * Problems with many channels, for the channel-blocked kernels: channels per group around the
-     * vector widths (tails of every size), and groups whose channels fill blocks of 16.
+     * vector widths (tails of every size), groups whose channels fill blocks of 16, and four blocks
+     * of the lanes of this machine (the blocked kernels then stage four blocks per pixel).
      */
     static List<ConvCase> randomWide(long seed, int count, long maxFlops) {
         return draw(seed, count, maxFlops, ConvCase::randomWideCandidate);
@@ -56,8 +60,10 @@ record ConvCase(int[] inputShape, int[] weightShape, Conv2dOptions options) {
     private static ConvCase randomWideCandidate(Random random) {
         int n = pick(random, 1, 1, 2, 3);
         int groups = pick(random, 1, 1, 1, 2, 3);
-        int cPerGroup = groups == 1 ? pick(random, 4, 5, 7, 8, 9, 12, 16, 17, 24, 31, 32, 33) : pick(random, 16, 32);
-        int kPerGroup = groups == 1 ? pick(random, 4, 6, 8, 9, 15, 16, 17, 24, 32, 40) : pick(random, 16, 32);
+        int cPerGroup = groups == 1 ? pick(random, 4, 5, 7, 8, 9, 12, 16, 17, 24, 31, 32, 33, 4 * LANES - 1, 4 * LANES)
+                : pick(random, 16, 32, 4 * LANES);
+        int kPerGroup = groups == 1 ? pick(random, 4, 6, 8, 9, 15, 16, 17, 24, 32, 40, 4 * LANES)
+                : pick(random, 16, 32, 4 * LANES);
         int r = pick(random, 1, 2, 3, 3, 5);
         int s = random.nextInt(4) == 0 ? pick(random, 1, 2, 3, 5) : r;
         int h = 1 + random.nextInt(random.nextBoolean() ? 10 : 24);

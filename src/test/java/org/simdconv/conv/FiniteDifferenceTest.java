@@ -10,6 +10,7 @@ import static org.simdconv.conv.TestData.widen;
 
 import java.util.Random;
 import java.util.function.ToDoubleFunction;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -186,6 +187,25 @@ class FiniteDifferenceTest {
         }
     }
 
+    private static final int LANES = Conv2d.create(Conv2dOptions.defaults()).channelBlock();
+
+    /**
+     * Runs the blocked kernels that stage four blocks per pixel (forward and backward-data): four
+     * blocks of input channels, the last partial, and four of output channels; stride 2, padding 1.
+     */
+    static final Case FOUR_BLOCKS_CASE = of("four blocks of channels, the last partial, stride 2: the b4 kernels",
+            shape(1, 4 * LANES - 3, 7, 6), shape(4 * LANES, 4 * LANES - 3, 3, 3),
+            Conv2dOptions.defaults().withStride(2).withPadding(Padding.of(1)), 4, 3);
+
+    @Test
+    void theFourBlocksCaseStagesFourBlocksPerPixel() {
+        Conv2d conv = conv(Implementation.SIMD, FOUR_BLOCKS_CASE.options());
+        for (Conv2dPass pass : List.of(Conv2dPass.FORWARD, Conv2dPass.BACKWARD_DATA)) {
+            String kernel = conv.kernelName(pass, FOUR_BLOCKS_CASE.input(), FOUR_BLOCKS_CASE.weight());
+            assertTrue(kernel.endsWith("/blocked-direct-2x4-b4"), pass + " runs " + kernel);
+        }
+    }
+
     /** Runs the depthwise kernel of every pass: a channel tail over the lanes, stride 2 (phases), padding 1. */
     static final Case DEPTHWISE_CASE = of("depthwise, 11 channels, stride 2, padding 1: the depthwise kernel",
             shape(2, 11, 7, 6), shape(11, 1, 3, 3),
@@ -210,6 +230,7 @@ class FiniteDifferenceTest {
                 of("8 channels, 12x10, padding 1: rows longer than a vector", shape(1, 8, 12, 10), shape(4, 8, 3, 3),
                         d.withPadding(Padding.of(1)), 12, 10),
                 BLOCKED_CASE,
+                FOUR_BLOCKS_CASE,
                 DEPTHWISE_CASE,
         };
         return Stream.of(Implementation.SCALAR, Implementation.SIMD)

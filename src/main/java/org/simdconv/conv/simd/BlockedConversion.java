@@ -104,22 +104,23 @@ final class BlockedConversion {
      */
     private static void blockedRow(ChannelBlockedLayout layout, MemorySegment src, long srcOffset, int n, int cb,
                                    int h, Scratch s, float[] out, int at) {
-        stagedRow(layout, src, srcOffset, n, cb, h, s, out, at, 1, layout.width());
+        stagedRow(layout, src, srcOffset, n, cb, h, s, out, at, 1, layout.width(), LANES);
     }
 
     /**
      * Row {@code h} of block {@code cb} of NCHW item {@code n}, blocked and split into its column
      * phases as {@link BlockedStaging} lays them out: the lanes of pixel {@code x} go to
-     * {@code out[at + ((x % strideW) * phaseLength + x / strideW) * lanes]}.
+     * {@code out[at + ((x % strideW) * phaseLength + x / strideW) * pixelFloats]}.
      */
     static void stagedRow(ChannelBlockedLayout layout, MemorySegment src, long srcOffset, int n, int cb, int h,
-                          float[] out, int at, int strideW, int phaseLength) {
+                          float[] out, int at, int strideW, int phaseLength, int pixelFloats) {
         stagedRow(layout, src, srcOffset, n, cb, h, SCRATCH.get().forWidth(layout.width()), out, at, strideW,
-                phaseLength);
+                phaseLength, pixelFloats);
     }
 
     private static void stagedRow(ChannelBlockedLayout layout, MemorySegment src, long srcOffset, int n, int cb,
-                                  int h, Scratch s, float[] out, int at, int strideW, int phaseLength) {
+                                  int h, Scratch s, float[] out, int at, int strideW, int phaseLength,
+                                  int pixelFloats) {
         int w = layout.width(), live = Math.min(LANES, layout.channels() - cb * LANES);
         float[] rows = s.rows;
         if (live < LANES) {
@@ -132,12 +133,12 @@ final class BlockedConversion {
         }
         if (strideW == 1) {
             for (int x = 0; x < w; x++) {
-                FloatVector.fromArray(SPECIES, rows, x, s.channelStride, 0).intoArray(out, at + x * LANES);
+                FloatVector.fromArray(SPECIES, rows, x, s.channelStride, 0).intoArray(out, at + x * pixelFloats);
             }
         } else {
             for (int x = 0; x < w; x++) {
                 FloatVector.fromArray(SPECIES, rows, x, s.channelStride, 0)
-                        .intoArray(out, at + ((x % strideW) * phaseLength + x / strideW) * LANES);
+                        .intoArray(out, at + ((x % strideW) * phaseLength + x / strideW) * pixelFloats);
             }
         }
     }

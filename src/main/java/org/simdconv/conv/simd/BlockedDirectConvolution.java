@@ -26,8 +26,9 @@ import jdk.incubator.vector.FloatVector;
  * pairs of output blocks; then pixels. The sums continue across chunks through the output (see
  * {@link BlockedTiles}), so chunking does not change any result.
  *
- * <p>Weights are packed by {@link BlockedWeights}: {@code [kb][cb][r][s][ci][ko]}. The input is
- * staged ({@link BlockedStaging}); the output is channel-blocked ({@link ChannelBlockedLayout}) and
+ * <p>Weights are packed by {@link BlockedWeights}: {@code [kb][cg][r][s][ci][ko]}, where {@code cg}
+ * numbers the groups of {@link #group} input blocks that the staged input ({@link BlockedStaging})
+ * holds per pixel and {@code ci} runs over their channels. The output is channel-blocked ({@link ChannelBlockedLayout}) and
  * must hold its start values (bias, zero, or the old values when accumulating) before {@link #run}
  * is called: see {@link #fill}.
  */
@@ -37,6 +38,11 @@ final class BlockedDirectConvolution {
     static final int WEIGHT_CHUNK_BYTES = 512 * 1024;
     /** Output rows per band: the input rows a band reads stay in L2 while every block pair uses them. */
     static final int BAND = 4;
+    /**
+     * Input blocks staged per pixel ({@link BlockedStaging}) when a group's input blocks are a
+     * multiple of it: each tap is then one loop over {@code GROUP * lanes} channels.
+     */
+    static final int GROUP = 4;
 
     /**
      * Where output pixel (oh, ow) of the problem lies in a {@code planeH x planeW} output plane: at
@@ -68,11 +74,12 @@ final class BlockedDirectConvolution {
     BlockedDirectConvolution(BlockedProblem p, OutputGrid grid) {
         this.p = p;
         this.grid = grid;
-        this.staging = new BlockedStaging(p.inChannels(), p.inH(), p.inW(), p.strideW(), LANES);
+        this.staging = new BlockedStaging(p.inChannels(), p.inH(), p.inW(), p.strideW(), LANES, 0, group(p));
         this.weightBlock = p.r() * p.s() * LANES * LANES;
         this.outBlockBytes = (long) grid.planeH() * grid.planeW() * LANES * Float.BYTES;
         this.outItemBytes = outBlockBytes * p.totalOutBlocks();
-        this.chunk = Math.max(1, WEIGHT_CHUNK_BYTES / (p.outBlocks() * weightBlock * Float.BYTES));
+        int group = staging.group();
+        this.chunk = Math.max(group, WEIGHT_CHUNK_BYTES / (p.outBlocks() * weightBlock * Float.BYTES) / group * group);
         int[][] rowRanges = new int[p.outH()][];
         for (int oh = 0; oh < p.outH(); oh++) {
             rowRanges[oh] = range(p.firstRow(oh), p.endRow(oh));
@@ -95,6 +102,11 @@ final class BlockedDirectConvolution {
                 }
             }
         }
+    }
+
+    /** Blocks per staged pixel: {@link #GROUP} when a group's input blocks are a multiple of it, else 1. */
+    static int group(BlockedProblem p) {
+        return p.inBlocks() % GROUP == 0 ? GROUP : 1;
     }
 
     /** True when the staged input of one item fits a Java array. */
@@ -158,7 +170,7 @@ final class BlockedDirectConvolution {
 
     /** Array offset of the staged blocks of block {@code kb}'s group. */
     private int inBase(int kb) {
-        return (kb / p.outBlocks()) * p.inBlocks() * staging.blockFloats();
+        return staging.blockOffset((kb / p.outBlocks()) * p.inBlocks());
     }
 
     /** The row tiles of output rows {@code [oh0, oh1)} of block {@code kb} (and {@code kb + 1} when {@code pair}). */
@@ -178,12 +190,15 @@ final class BlockedDirectConvolution {
             BlockedTaps rowTaps = chunkTaps[rowClass[oh]][columnClass[owA]];
             for (int ow = owA; ow < owTiled; ow += PIXELS) {
                 long o = outPixel(oh, ow);
-                if (pair) {
+                if (pair && staging.group() == GROUP) {
+                    BlockedTiles.twoBlocksFourPixelsGrouped(in, inBase + inPixel(oh, ow), rowTaps, w, w0, w1, out,
+                            o0 + o, o1 + o, rowStep);
+                } else if (pair) {
                     BlockedTiles.twoBlocksFourPixels(in, inBase + inPixel(oh, ow), rowTaps, w, w0, w1, out, o0 + o,
                             o1 + o, rowStep);
                 } else {
-                    BlockedTiles.oneBlockFourPixels(in, inBase + inPixel(oh, ow), LANES, rowTaps, w, w0, out, o0 + o,
-                            rowStep);
+                    BlockedTiles.oneBlockFourPixels(in, inBase + inPixel(oh, ow), staging.pixelFloats(), rowTaps, w,
+                            w0, out, o0 + o, rowStep);
                 }
             }
         }
@@ -255,22 +270,26 @@ final class BlockedDirectConvolution {
      * and the column phase and shift ({@link BlockedStaging#columnOffset}).
      */
     private int inPixel(int oh, int ow) {
-        return (oh * p.strideH() - p.padTop()) * staging.rowFloats() + ow * LANES;
+        return (oh * p.strideH() - p.padTop()) * staging.rowFloats() + ow * staging.pixelFloats();
     }
 
-    /** The taps of input blocks {@code [cb0, cb1)}, kernel rows {@code rows} and columns {@code columns}. */
+    /**
+     * The taps of input blocks {@code [cb0, cb1)}, kernel rows {@code rows} and columns
+     * {@code columns}: one per staged group of blocks, with the real channels of the group.
+     */
     private BlockedTaps tapList(int cb0, int cb1, int[] rows, int[] columns) {
-        int count = (cb1 - cb0) * (rows[1] - rows[0]) * (columns[1] - columns[0]);
+        int group = staging.group();
+        int count = Math.ceilDiv(cb1 - cb0, group) * (rows[1] - rows[0]) * (columns[1] - columns[0]);
         int[] in = new int[count], weights = new int[count], channels = new int[count];
         int perGroup = p.inChannels() / p.groups();
         int t = 0;
-        for (int cb = cb0; cb < cb1; cb++) {
+        for (int cb = cb0; cb < cb1; cb += group) {
             for (int r = rows[0]; r < rows[1]; r++) {
                 for (int s = columns[0]; s < columns[1]; s++, t++) {
-                    in[t] = cb * staging.blockFloats() + r * p.dilationH() * staging.rowFloats()
+                    in[t] = staging.blockOffset(cb) + r * p.dilationH() * staging.rowFloats()
                             + staging.columnOffset(s * p.dilationW() - p.padLeft());
-                    weights[t] = cb * weightBlock + (r * p.s() + s) * LANES * LANES;
-                    channels[t] = Math.min(LANES, perGroup - cb * LANES);
+                    weights[t] = cb * weightBlock + (r * p.s() + s) * group * LANES * LANES;
+                    channels[t] = Math.min(group * LANES, perGroup - cb * LANES);
                 }
             }
         }

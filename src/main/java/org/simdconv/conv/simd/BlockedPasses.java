@@ -85,6 +85,16 @@ final class BlockedPasses {
                 && new BlockedStaging(g.k(), g.outH(), g.outW(), 1, LANES).itemFloats() < Integer.MAX_VALUE - 64;
     }
 
+    /** True when the forward input of {@code g} is staged four blocks per pixel ({@link BlockedDirectConvolution#group}). */
+    static boolean forwardStagesFourBlocks(Conv2dGeometry g) {
+        return BlockedDirectConvolution.group(BlockedProblem.forward(g, LANES)) == BlockedDirectConvolution.GROUP;
+    }
+
+    /** True when the output gradient of {@code g} is staged four blocks per pixel for backward-data. */
+    static boolean backwardDataStagesFourBlocks(Conv2dGeometry g) {
+        return BlockedProblem.blocksPerGroup(g.filtersPerGroup(), g, LANES) % BlockedDirectConvolution.GROUP == 0;
+    }
+
     /**
      * Forward; {@code blockedTensors} says whether input and output are NCHW (converted on the way)
      * or already channel-blocked ({@link ChannelBlockedLayout}, used as they are).
@@ -96,7 +106,7 @@ final class BlockedPasses {
         float[] w = pool.array(BlockedWeights.length(conv.problem(), LANES));
         float[] b = bias == null ? null : pool.array(conv.problem().totalOutBlocks() * LANES);
         try {
-            BlockedWeights.forward(g, weight, LANES, w);
+            BlockedWeights.forward(g, weight, LANES, conv.staging().group(), w);
             if (b != null) {
                 Arrays.fill(b, 0f);
                 for (int k = 0; k < g.k(); k++) {
@@ -130,10 +140,11 @@ final class BlockedPasses {
         List<float[]> weights = new ArrayList<>(phases.size());
         try {
             for (BackwardDataPhase phase : phases) {
-                convs.add(plan(phase.problem(), phase.grid()));
+                BlockedDirectConvolution conv = plan(phase.problem(), phase.grid());
+                convs.add(conv);
                 float[] w = pool.array(BlockedWeights.length(phase.problem(), LANES));
                 weights.add(w);
-                BlockedWeights.backwardData(g, weight, LANES, phase, w);
+                BlockedWeights.backwardData(g, weight, LANES, conv.staging().group(), phase, w);
             }
             run(convs, weights, g.n(), gradOutput, gradInput, blockedTensors, null, mode == Accumulation.ACCUMULATE, par);
         } finally {

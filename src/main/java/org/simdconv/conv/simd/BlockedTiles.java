@@ -86,6 +86,46 @@ final class BlockedTiles {
         store(b0, b1, b2, b3, out, out1, outStep);
     }
 
+    /** Floats between two pixels of a staged input that holds four blocks per pixel. */
+    private static final int GROUPED_STEP = BlockedDirectConvolution.GROUP * LANES;
+
+    /**
+     * {@link #twoBlocksFourPixels} on an input staged with {@link BlockedDirectConvolution#GROUP}
+     * blocks per pixel, so that each tap's loop runs over four blocks of channels. A copy rather than
+     * a parameter: the constant step is what keeps every broadcast one instruction.
+     */
+    static void twoBlocksFourPixelsGrouped(float[] in, int inAt, BlockedTaps taps, float[] w, int w0, int w1,
+                                           MemorySegment out, long out0, long out1, long outStep) {
+        FloatVector a0 = load(out, out0), a1 = load(out, out0 + outStep),
+                a2 = load(out, out0 + 2 * outStep), a3 = load(out, out0 + 3 * outStep);
+        FloatVector b0 = load(out, out1), b1 = load(out, out1 + outStep),
+                b2 = load(out, out1 + 2 * outStep), b3 = load(out, out1 + 3 * outStep);
+        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets(), channels = taps.channels();
+        int count = taps.count();
+        for (int t = 0; t < count; t++) {
+            int x = inAt + inOffsets[t];
+            int u = w0 + weightOffsets[t], v = w1 + weightOffsets[t];
+            for (int end = x + channels[t]; x < end; x++, u += LANES, v += LANES) {
+                FloatVector wu = FloatVector.fromArray(SPECIES, w, u);
+                FloatVector wv = FloatVector.fromArray(SPECIES, w, v);
+                FloatVector i = FloatVector.broadcast(SPECIES, in[x]);
+                a0 = wu.fma(i, a0);
+                b0 = wv.fma(i, b0);
+                i = FloatVector.broadcast(SPECIES, in[x + GROUPED_STEP]);
+                a1 = wu.fma(i, a1);
+                b1 = wv.fma(i, b1);
+                i = FloatVector.broadcast(SPECIES, in[x + 2 * GROUPED_STEP]);
+                a2 = wu.fma(i, a2);
+                b2 = wv.fma(i, b2);
+                i = FloatVector.broadcast(SPECIES, in[x + 3 * GROUPED_STEP]);
+                a3 = wu.fma(i, a3);
+                b3 = wv.fma(i, b3);
+            }
+        }
+        store(a0, a1, a2, a3, out, out0, outStep);
+        store(b0, b1, b2, b3, out, out1, outStep);
+    }
+
     /** The same tile for pixels {@code step} floats apart: four rows of a border column. */
     static void twoBlocksFourPixelsStrided(float[] in, int inAt, int step, BlockedTaps taps, float[] w, int w0, int w1,
                                     MemorySegment out, long out0, long out1, long outStep) {

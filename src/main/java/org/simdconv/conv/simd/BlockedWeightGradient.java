@@ -86,7 +86,7 @@ final class BlockedWeightGradient {
         int group = kb / p.outBlocks();
         int liveChannels = Math.min(LANES, g.channelsPerGroup() - cb * LANES);
         int planeFloats = g.outH() * g.outW() * LANES;
-        int xBlock = (group * p.inBlocks() + cb) * input.blockFloats();
+        int xBlock = input.blockOffset(group * p.inBlocks() + cb);
         int xRowStep = g.strideH() * input.rowFloats();
         for (int r = 0; r < g.r(); r++) {
             int ohLo = Math.max(0, Math.ceilDiv(g.padTop() - r * g.dilationH(), g.strideH()));

@@ -6,10 +6,13 @@ import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.tensor.Tensor;
 
 /**
- * Packs OIHW weights for {@link BlockedDirectConvolution}: {@code [kb][cb][r][s][ci][ko]}
- * ({@code OIhw<l>i<l>o} in oneDNN's words), so that the weights of one input channel for a block of
- * output channels are one vector. Channels past the end of a block are zero. The packers write
- * into an array the caller provides (a reused workspace), at least {@link #length} long.
+ * Packs OIHW weights for {@link BlockedDirectConvolution}: {@code [kb][cg][r][s][ci][ko]}, where
+ * {@code cg} numbers groups of {@code blocksPerPixel} input blocks (as the input is staged, see
+ * {@link BlockedStaging}) and {@code ci} runs over their channels ({@code OIhw<l>i<l>o} in
+ * oneDNN's words when {@code blocksPerPixel} is 1),
+ * so that the weights of one input channel for a block of output channels are one vector, and the
+ * channels of a tap follow each other. Channels past the last are zero. The packers write into an
+ * array the caller provides (a reused workspace), at least {@link #length} long.
  */
 final class BlockedWeights {
 
@@ -19,7 +22,7 @@ final class BlockedWeights {
     }
 
     /** The forward weights of {@code g}: block {@code kb} of output channels, {@code cb} of its group's inputs. */
-    static void forward(Conv2dGeometry g, Tensor oihw, int lanes, float[] packed) {
+    static void forward(Conv2dGeometry g, Tensor oihw, int lanes, int blocksPerPixel, float[] packed) {
         BlockedProblem p = BlockedProblem.forward(g, lanes);
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), r = g.r(), s = g.s();
         Arrays.fill(packed, 0, length(p, lanes), 0f);
@@ -28,7 +31,7 @@ final class BlockedWeights {
             for (int c = 0; c < cg; c++) {
                 for (int i = 0; i < r; i++) {
                     for (int j = 0; j < s; j++) {
-                        packed[index(p, kb, c / lanes, i, j, c % lanes, ko, lanes)] = oihw.segment().get(FLOAT, oihw.byteOffset() + (long) (((k * cg + c) * r + i) * s + j) * Float.BYTES);
+                        packed[index(p, kb, c / lanes, i, j, c % lanes, ko, lanes, blocksPerPixel)] = oihw.segment().get(FLOAT, oihw.byteOffset() + (long) (((k * cg + c) * r + i) * s + j) * Float.BYTES);
                     }
                 }
             }
@@ -41,7 +44,8 @@ final class BlockedWeights {
      * (i, j), {@code packed[cb][kb][i][j][ki][co] = W[k][c][rows[i]][columns[j]]}: the kernels
      * transposed, and rotated by 180 degrees through the tap order (largest index first).
      */
-    static void backwardData(Conv2dGeometry g, Tensor oihw, int lanes, BackwardDataPhase phase, float[] packed) {
+    static void backwardData(Conv2dGeometry g, Tensor oihw, int lanes, int blocksPerPixel, BackwardDataPhase phase,
+                             float[] packed) {
         BlockedProblem p = phase.problem();
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
         Arrays.fill(packed, 0, length(p, lanes), 0f);
@@ -51,7 +55,7 @@ final class BlockedWeights {
                 int cb = group * p.outBlocks() + c / lanes;
                 for (int i = 0; i < phase.rows().length; i++) {
                     for (int j = 0; j < phase.columns().length; j++) {
-                        packed[index(p, cb, kl / lanes, i, j, kl % lanes, c % lanes, lanes)] = oihw.segment().get(FLOAT,
+                        packed[index(p, cb, kl / lanes, i, j, kl % lanes, c % lanes, lanes, blocksPerPixel)] = oihw.segment().get(FLOAT,
                                 oihw.byteOffset() + (long) (((k * cg + c) * g.r() + phase.rows()[i]) * g.s()
                                         + phase.columns()[j]) * Float.BYTES);
                     }
@@ -65,7 +69,10 @@ final class BlockedWeights {
         return p.totalOutBlocks() * p.inBlocks() * p.r() * p.s() * lanes * lanes;
     }
 
-    private static int index(BlockedProblem p, int outBlock, int inBlock, int i, int j, int in, int out, int lanes) {
-        return ((((outBlock * p.inBlocks() + inBlock) * p.r() + i) * p.s() + j) * lanes + in) * lanes + out;
+    private static int index(BlockedProblem p, int outBlock, int inBlock, int i, int j, int in, int out, int lanes,
+                             int blocksPerPixel) {
+        int first = inBlock / blocksPerPixel * blocksPerPixel;
+        return (((outBlock * p.inBlocks() + first) * p.r() * p.s() + (i * p.s() + j) * blocksPerPixel) * lanes
+                + (inBlock - first) * lanes + in) * lanes + out;
     }
 }

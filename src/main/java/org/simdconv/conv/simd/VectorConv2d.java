@@ -22,7 +22,10 @@ import org.simdconv.tensor.Tensor;
  * <ol>
  *   <li>{@link Kernel#DEPTHWISE}: one filter per channel, vectorised across the channels of a block
  *       ({@link DepthwiseConvolution}), all three passes;</li>
- *   <li>{@link Kernel#BLOCKED_DIRECT}: channel-blocked direct convolution ({@link BlockedPasses}),
+ *   <li>{@link Kernel#BLOCKED_DIRECT_FOUR_BLOCKS}, then {@link Kernel#BLOCKED_DIRECT}: channel-blocked
+ *       direct convolution ({@link BlockedPasses}), with the input staged four blocks per pixel when
+ *       a group's input blocks are a multiple of four (one loop over their channels per kernel tap,
+ *       14 to 58% faster in an interleaved A/B on the ResNet shapes), else one block per pixel,
  *       for groups whose channels fill whole vector-wide blocks (at least one block; or one group
  *       of at least half a block of input channels): forward, and
  *       backward-data as the seed's transformed problem (17.3.1) split into stride phases
@@ -57,6 +60,15 @@ public final class VectorConv2d implements Conv2dKernels {
         DEPTHWISE("depthwise-blocked-4", Map.of(Conv2dPass.FORWARD, DepthwiseConvolution::accepts,
                 Conv2dPass.BACKWARD_DATA, DepthwiseConvolution::accepts,
                 Conv2dPass.BACKWARD_WEIGHTS, DepthwiseConvolution::accepts)),
+        /**
+         * Channel-blocked direct convolution, two blocks of output channels by four pixels, its input
+         * staged four blocks per pixel ({@link BlockedStaging}): for groups of a multiple of four
+         * input blocks.
+         */
+        BLOCKED_DIRECT_FOUR_BLOCKS("blocked-direct-2x4-b4", Map.of(
+                Conv2dPass.FORWARD, g -> BlockedPasses.acceptsForward(g) && BlockedPasses.forwardStagesFourBlocks(g),
+                Conv2dPass.BACKWARD_DATA, g -> BlockedPasses.acceptsBackwardData(g)
+                        && BlockedPasses.backwardDataStagesFourBlocks(g))),
         /** Channel-blocked direct convolution, two blocks of output channels by four pixels ({@link BlockedPasses}). */
         BLOCKED_DIRECT("blocked-direct-2x4", Map.of(Conv2dPass.FORWARD, BlockedPasses::acceptsForward,
                 Conv2dPass.BACKWARD_DATA, BlockedPasses::acceptsBackwardData)),
@@ -81,6 +93,11 @@ public final class VectorConv2d implements Conv2dKernels {
 
         String label() {
             return label;
+        }
+
+        /** True for the channel-blocked direct kernels, which {@link BlockedPasses} runs. */
+        boolean blockedDirect() {
+            return this == BLOCKED_DIRECT_FOUR_BLOCKS || this == BLOCKED_DIRECT;
         }
 
         boolean accepts(Conv2dPass pass, Conv2dGeometry g) {
@@ -149,7 +166,7 @@ public final class VectorConv2d implements Conv2dKernels {
         Kernel kernel = choose(Conv2dPass.FORWARD, g);
         if (kernel == Kernel.DEPTHWISE) {
             depthwise.forward(g, input, weight, bias, output, true, par);
-        } else if (kernel == Kernel.BLOCKED_DIRECT) {
+        } else if (kernel.blockedDirect()) {
             blocked.forward(g, input, weight, bias, output, true, par);
         } else {
             MemorySegment xs = pool.segment(bytes(g.inputShape())), ys = pool.segment(bytes(g.outputShape()));
@@ -171,7 +188,7 @@ public final class VectorConv2d implements Conv2dKernels {
         Kernel kernel = choose(Conv2dPass.BACKWARD_DATA, g);
         if (kernel == Kernel.DEPTHWISE) {
             depthwise.backwardData(g, gradOutput, weight, gradInput, mode, true, par);
-        } else if (kernel == Kernel.BLOCKED_DIRECT) {
+        } else if (kernel.blockedDirect()) {
             blocked.backwardData(g, gradOutput, weight, gradInput, mode, true, par);
         } else {
             MemorySegment dys = pool.segment(bytes(g.outputShape())), dxs = pool.segment(bytes(g.inputShape()));
@@ -236,7 +253,7 @@ public final class VectorConv2d implements Conv2dKernels {
             depthwise.forward(g, input, weight, bias, output, false, par);
             return;
         }
-        if (kernel == Kernel.BLOCKED_DIRECT) {
+        if (kernel.blockedDirect()) {
             blocked.forward(g, input, weight, bias, output, false, par);
             return;
         }
@@ -288,7 +305,7 @@ public final class VectorConv2d implements Conv2dKernels {
             depthwise.backwardData(g, gradOutput, weight, gradInput, mode, false, par);
             return;
         }
-        if (kernel == Kernel.BLOCKED_DIRECT) {
+        if (kernel.blockedDirect()) {
             blocked.backwardData(g, gradOutput, weight, gradInput, mode, false, par);
             return;
         }

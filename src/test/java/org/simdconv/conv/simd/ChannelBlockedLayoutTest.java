@@ -94,6 +94,22 @@ class ChannelBlockedLayoutTest {
     @ParameterizedTest(name = "C={0} W={1} strideW={2}")
     @CsvSource({"3,7,1", "8,10,2", "9,11,3", "17,5,2"})
     void stagingPutsEveryColumnInItsPhase(int c, int w, int strideW) {
+        assertStagedAsLaidOut(c, w, strideW, 1);
+    }
+
+    /** Four blocks per pixel, as the forward tiles read them: two groups, the last block partial or not. */
+    @ParameterizedTest(name = "missing channels={0} W={1} strideW={2}")
+    @CsvSource({"0,9,1", "3,10,2", "5,7,3"})
+    void groupedStagingPutsFourBlocksInEveryPixel(int missing, int w, int strideW) {
+        int group = BlockedDirectConvolution.GROUP;
+        assertStagedAsLaidOut(2 * group * LANES - missing, w, strideW, group);
+    }
+
+    /**
+     * Stages an NCHW tensor, and its blocked copy, and checks every channel of every pixel at the
+     * place {@link BlockedStaging} says (block offset, row, column phase), padding channels zero.
+     */
+    private static void assertStagedAsLaidOut(int c, int w, int strideW, int group) {
         int h = 3, n = 2;
         try (Arena arena = Arena.ofConfined()) {
             float[] values = new float[n * c * h * w];
@@ -101,17 +117,22 @@ class ChannelBlockedLayoutTest {
                 values[i] = i + 1;
             }
             Tensor nchw = Tensor.allocate(arena, n, c, h, w).copyFrom(values);
-            BlockedStaging staging = new BlockedStaging(c, h, w, strideW, LANES);
+            ChannelBlockedLayout layout = new ChannelBlockedLayout(c, h, w, LANES);
+            Tensor blocked = Tensor.allocate(arena, ChannelBlockedLayout.blockedShape(new int[] {n, c, h, w}, LANES));
+            layout.toBlocked(nchw, blocked);
+            BlockedStaging staging = new BlockedStaging(c, h, w, strideW, LANES, 0, group);
             for (int item = 0; item < n; item++) {
-                float[] staged = staging.stageNchw(nchw.segment(), nchw.byteOffset(), item);
+                float[] fromNchw = staging.stageNchw(nchw.segment(), nchw.byteOffset(), item).clone();
+                float[] fromBlocked = staging.stageBlocked(blocked.segment(), blocked.byteOffset(), item);
                 for (int channel = 0; channel < Math.ceilDiv(c, LANES) * LANES; channel++) {
                     for (int y = 0; y < h; y++) {
                         for (int x = 0; x < w; x++) {
-                            int at = (channel / LANES) * staging.blockFloats() + y * staging.rowFloats()
+                            int at = staging.blockOffset(channel / LANES) + y * staging.rowFloats()
                                     + staging.columnOffset(x) + channel % LANES;
                             float expected = channel < c ? values[((item * c + channel) * h + y) * w + x] : 0f;
-                            assertEquals(expected, staged[at], "item " + item + " channel " + channel + " at (" + y
-                                    + ", " + x + ")");
+                            String where = "item " + item + " channel " + channel + " at (" + y + ", " + x + ")";
+                            assertEquals(expected, fromNchw[at], "from NCHW, " + where);
+                            assertEquals(expected, fromBlocked[at], "from blocked, " + where);
                         }
                     }
                 }
