@@ -11,21 +11,21 @@ import org.simdconv.tensor.Tensor;
 
 /**
  * The conversions of {@link ChannelBlockedLayout} with the Vector API, for the blocked kernels and
- * the blocked entry points: the same results, but each pixel's block is one gather (lanes values
- * {@code width} apart in a copied row) and one vector store, instead of {@code lanes} scalar loads
- * and stores. On the seed's first layer the scalar transposes took 39% of a blocked forward call.
+ * the blocked entry points: the same results, but every {@code lanes} pixels of a row are one
+ * transpose in registers ({@link RegisterTranspose}) between the block's channel rows and its
+ * pixels, and the last {@code width % lanes} pixels a gather each, instead of {@code lanes} scalar
+ * loads and stores per pixel (on the seed's first layer the scalar transposes took 39% of a blocked
+ * forward call; the gathers that replaced them cost four times the transposes at 16 lanes).
  * One (item, block, row) at a time through a per-thread scratch array, as the scalar conversions.
  */
 final class BlockedConversion {
-
-    /** Gather indices from a blocked row to a channel's row: one pixel apart, {@code lanes} floats. */
-    private static final int[] PIXEL_STRIDE = java.util.stream.IntStream.range(0, LANES).map(i -> i * LANES).toArray();
 
     /** Each thread's scratch row pair and its gather indices for the last width it converted. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private static final class Scratch {
         float[] rows = new float[0];
+        final float[] square = new float[LANES * LANES];
         int[] channelStride = new int[LANES];
         int width = -1;
 
@@ -80,11 +80,11 @@ final class BlockedConversion {
         int whole = w / LANES * LANES;
         for (int h = 0; h < layout.height(); h++) {
             MemorySegment.copy(src, Tensor.FLOAT, block + (long) h * rowFloats * Float.BYTES, rows, 0, rowFloats);
+            for (int x = 0; x < whole; x += LANES) { // lanes pixels into the lanes channel rows
+                RegisterTranspose.transpose(rows, x * LANES, LANES, rows, rowFloats + x, w);
+            }
             for (int ci = 0; ci < live; ci++) {
                 int out = rowFloats + ci * w;
-                for (int x = 0; x < whole; x += LANES) {
-                    FloatVector.fromArray(SPECIES, rows, x * LANES + ci, PIXEL_STRIDE, 0).intoArray(rows, out + x);
-                }
                 for (int x = whole; x < w; x++) {
                     rows[out + x] = rows[x * LANES + ci];
                 }
@@ -131,15 +131,29 @@ final class BlockedConversion {
         for (int ci = 0; ci < live; ci++) {
             MemorySegment.copy(src, Tensor.FLOAT, srcRow + ci * plane, rows, ci * w, w);
         }
+        int whole = w / LANES * LANES;
         if (strideW == 1) {
-            for (int x = 0; x < w; x++) {
-                FloatVector.fromArray(SPECIES, rows, x, s.channelStride, 0).intoArray(out, at + x * pixelFloats);
+            for (int x = 0; x < whole; x += LANES) {
+                RegisterTranspose.transpose(rows, x, w, out, at + x * pixelFloats, pixelFloats);
             }
-        } else {
-            for (int x = 0; x < w; x++) {
-                FloatVector.fromArray(SPECIES, rows, x, s.channelStride, 0)
-                        .intoArray(out, at + ((x % strideW) * phaseLength + x / strideW) * pixelFloats);
+        } else { // through a square, from which each pixel goes to its phase
+            float[] square = s.square;
+            for (int x = 0; x < whole; x += LANES) {
+                RegisterTranspose.transpose(rows, x, w, square, 0, LANES);
+                for (int i = 0; i < LANES; i++) {
+                    FloatVector.fromArray(SPECIES, square, i * LANES)
+                            .intoArray(out, at + phaseColumn(x + i, strideW, phaseLength) * pixelFloats);
+                }
             }
         }
+        for (int x = whole; x < w; x++) { // the last pixels, a gather each
+            FloatVector.fromArray(SPECIES, rows, x, s.channelStride, 0)
+                    .intoArray(out, at + phaseColumn(x, strideW, phaseLength) * pixelFloats);
+        }
+    }
+
+    /** Where input column {@code x} goes in a row split into {@code strideW} phases. */
+    private static int phaseColumn(int x, int strideW, int phaseLength) {
+        return (x % strideW) * phaseLength + x / strideW;
     }
 }

@@ -63,7 +63,8 @@ class ChannelBlockedLayoutTest {
 
     /** The Vector API conversions write exactly what the scalar ones write, padding lanes included. */
     @ParameterizedTest(name = "N={0} C={1} H={2} W={3}")
-    @CsvSource({"1,1,1,1", "2,5,3,7", "1,8,4,4", "3,9,2,11", "2,17,5,3", "1,33,1,19", "2,3,4,8", "1,20,2,17"})
+    @CsvSource({"1,1,1,1", "2,5,3,7", "1,8,4,4", "3,9,2,11", "2,17,5,3", "1,33,1,19", "2,3,4,8", "1,20,2,17",
+            "1,16,2,32", "2,19,2,37", "1,40,1,64", "1,3,3,50"})
     void vectorConversionsMatchTheScalarOnes(int n, int c, int h, int w) {
         try (Arena arena = Arena.ofConfined()) {
             float[] values = integers(n * c * h * w, new Random(c * 17 + w));
@@ -92,14 +93,14 @@ class ChannelBlockedLayoutTest {
     }
 
     @ParameterizedTest(name = "C={0} W={1} strideW={2}")
-    @CsvSource({"3,7,1", "8,10,2", "9,11,3", "17,5,2"})
+    @CsvSource({"3,7,1", "8,10,2", "9,11,3", "17,5,2", "3,50,2", "16,32,1", "20,37,3", "5,64,2"})
     void stagingPutsEveryColumnInItsPhase(int c, int w, int strideW) {
         assertStagedAsLaidOut(c, w, strideW, 1);
     }
 
     /** Four blocks per pixel, as the forward tiles read them: two groups, the last block partial or not. */
     @ParameterizedTest(name = "missing channels={0} W={1} strideW={2}")
-    @CsvSource({"0,9,1", "3,10,2", "5,7,3"})
+    @CsvSource({"0,9,1", "3,10,2", "5,7,3", "1,35,2", "0,32,1"})
     void groupedStagingPutsFourBlocksInEveryPixel(int missing, int w, int strideW) {
         int group = BlockedDirectConvolution.GROUP;
         assertStagedAsLaidOut(2 * group * LANES - missing, w, strideW, group);
