@@ -152,12 +152,30 @@ public final class Conv2d {
     // Activations kept in the kernels' layout across layers (oneDNN's "format any"): no conversion
     // per call. Weights, bias and their gradients stay OIHW.
 
-    /** Channels per block of the blocked layout ({@link ChannelBlockedLayout}): the vector lanes. */
+    /**
+     * Channels per block of the blocked layout ({@link ChannelBlockedLayout}) for tensors of at least
+     * half a block of channels: the vector lanes (8 with AVX2, 16 with AVX-512).
+     */
     public int channelBlock() {
         return kernels.channelBlock();
     }
 
-    /** The blocked shape {@code N x ceil(C/b) x H x W x b} of an NCHW shape, {@code b = channelBlock()}. */
+    /**
+     * Channels per block of a blocked tensor with {@code channels} channels: {@link #channelBlock()},
+     * or 1 when they fill less than half a block (a first layer's one or three channels): such a
+     * tensor stays plain NCHW, as oneDNN's layout choice keeps it ({@link ChannelBlockedLayout#blockFor}).
+     */
+    public int channelBlock(int channels) {
+        if (channels < 1) {
+            throw new IllegalArgumentException("channels must be >= 1, got " + channels);
+        }
+        return ChannelBlockedLayout.blockFor(channels, channelBlock());
+    }
+
+    /**
+     * The blocked shape {@code N x ceil(C/b) x H x W x b} of an NCHW shape, {@code b = channelBlock(C)}:
+     * {@code N x C x H x W x 1}, the NCHW tensor itself, for fewer than half a block of channels.
+     */
     public int[] blockedShape(int[] nchwShape) {
         Objects.requireNonNull(nchwShape, "nchwShape");
         if (nchwShape.length != 4) {
@@ -169,7 +187,7 @@ public final class Conv2d {
                         + Arrays.toString(nchwShape));
             }
         }
-        return ChannelBlockedLayout.blockedShape(nchwShape, channelBlock());
+        return ChannelBlockedLayout.blockedShape(nchwShape, channelBlock(nchwShape[1]));
     }
 
     /** Copies an NCHW tensor into its blocked form (padding channels zero). */
@@ -237,9 +255,10 @@ public final class Conv2d {
     private Conv2dGeometry blockedGeometry(String name, Tensor blocked, Tensor weight) {
         requireTensor(name, blocked);
         int[] b = blocked.shape(), w = weight.shape();
-        if (b.length != 5 || b[4] != channelBlock()) {
-            throw new IllegalArgumentException(name + ": a blocked tensor has shape (N, ceil(C/" + channelBlock() + "), H, W, "
-                    + channelBlock() + "), got " + Arrays.toString(b));
+        if (b.length != 5 || (b[4] != channelBlock() && b[4] != 1)) {
+            throw new IllegalArgumentException(name + ": a blocked tensor has shape (N, ceil(C/b), H, W, b) with b = "
+                    + channelBlock() + " (or 1 for fewer than " + Math.ceilDiv(channelBlock(), 2) + " channels), got "
+                    + Arrays.toString(b));
         }
         if (w.length != 4) {
             throw new IllegalArgumentException("weight must be 4-D (K, C/groups, R, S), got shape " + Arrays.toString(w));
@@ -251,7 +270,7 @@ public final class Conv2d {
     }
 
     private ChannelBlockedLayout layoutOf(int[] nchw) {
-        return new ChannelBlockedLayout(nchw[1], nchw[2], nchw[3], channelBlock());
+        return new ChannelBlockedLayout(nchw[1], nchw[2], nchw[3], channelBlock(nchw[1]));
     }
 
     private void checkLayoutPair(Tensor nchw, Tensor blocked) {

@@ -87,7 +87,7 @@ public interface Conv2dKernels {
     }
 
     private ChannelBlockedLayout layout(int[] nchw) {
-        return new ChannelBlockedLayout(nchw[1], nchw[2], nchw[3], channelBlock());
+        return new ChannelBlockedLayout(nchw[1], nchw[2], nchw[3], ChannelBlockedLayout.blockFor(nchw[1], channelBlock()));
     }
 
     private Tensor fromBlocked(Arena arena, Tensor blocked, int[] nchw) {

@@ -9,7 +9,8 @@ import java.util.Arrays;
  * {@code N x C x H x W} held as {@code N x ceil(C/lanes) x H x W x lanes}, channel {@code c} of
  * pixel (h, w) at {@code [c / lanes][h][w][c % lanes]}. One vector holds one pixel's channels of a
  * block, which is what the blocked convolution kernels compute on. Channels past {@code C} in the
- * last block are zero.
+ * last block are zero. Tensors of few channels keep blocks of one channel, which is NCHW itself
+ * ({@link #blockFor}).
  *
  * <p>The conversions to and from NCHW work one (item, block, row) at a time: {@code lanes} rows are
  * copied in bulk into a small array, transposed there, and copied out in bulk. Each thread reuses
@@ -33,6 +34,18 @@ public final class ChannelBlockedLayout {
         this.height = height;
         this.width = width;
         this.lanes = lanes;
+    }
+
+    /**
+     * Channels per block for a tensor of {@code channels} channels when the kernels' vectors hold
+     * {@code lanes} floats: {@code lanes}, or 1 (the tensor stays plain NCHW) when the channels fill
+     * less than half a block. Padding a first layer's one or three channels to a block would
+     * multiply its memory by up to 16 and leave most lanes idle: the kernels for so few channels
+     * vectorise along the width or over the other tensor's channels instead, and read plain rows
+     * (oneDNN picks a plain layout for such tensors too).
+     */
+    public static int blockFor(int channels, int lanes) {
+        return 2 * channels < lanes ? 1 : lanes;
     }
 
     /** Shape of the blocked tensor of an NCHW shape, in blocks of {@code lanes} channels. */

@@ -106,6 +106,20 @@ public final class Tensor {
         return new Tensor(segment, dims, strides.clone(), offset);
     }
 
+    /**
+     * The same contiguous elements under another shape with as many elements, without copying (a
+     * channel-blocked tensor with blocks of one channel, {@code N x C x H x W x 1}, is its NCHW
+     * tensor {@code N x C x H x W}).
+     */
+    public Tensor reshape(int... shape) {
+        int[] dims = checkShape(shape);
+        if (!isContiguous() || elementCount(dims) != elementCount()) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(dims) + " cannot view the "
+                    + (isContiguous() ? "" : "non-contiguous ") + "tensor of shape " + Arrays.toString(this.shape));
+        }
+        return new Tensor(segment, dims, rowMajorStrides(dims), offset);
+    }
+
     /** The memory behind this tensor (the whole segment it was created on). */
     public MemorySegment segment() {
         return segment;

@@ -110,6 +110,36 @@ class BlockedEntryPointTest {
     }
 
     @Test
+    void tensorsOfFewChannelsStayPlain() {
+        Conv2d conv = Conv2d.create(Conv2dOptions.defaults());
+        int block = conv.channelBlock();
+        int plain = Math.ceilDiv(block, 2) - 1, blocked = Math.ceilDiv(block, 2);
+        assertEquals(1, conv.channelBlock(1));
+        assertEquals(1, conv.channelBlock(plain));
+        assertEquals(block, conv.channelBlock(blocked));
+        assertArrayEquals(new int[] {2, plain, 5, 7, 1}, conv.blockedShape(new int[] {2, plain, 5, 7}));
+        assertArrayEquals(new int[] {2, 1, 5, 7, block}, conv.blockedShape(new int[] {2, blocked, 5, 7}));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> conv.channelBlock(0));
+        assertEquals("channels must be >= 1, got 0", e.getMessage());
+        try (Arena arena = Arena.ofShared()) {
+            Tensor nchw = TestData.smallIntegers(arena, new Random(5), 2, plain, 5, 7);
+            Tensor b = Tensor.allocate(arena, conv.blockedShape(nchw.shape()));
+            conv.toBlocked(nchw, b);
+            assertArrayEquals(nchw.toArray(), b.toArray(), "a plain blocked tensor holds the NCHW values in order");
+            // A plain tensor where a blocked one is due, and the other way round, are refused.
+            Tensor w = Tensor.allocate(arena, blocked, plain, 3, 3);
+            Tensor out = Tensor.allocate(arena, conv.blockedShape(new int[] {2, blocked, 3, 5}));
+            Tensor paddedIn = Tensor.allocate(arena, 2, 1, 5, 7, block);
+            e = assertThrows(IllegalArgumentException.class, () -> conv.forwardBlocked(paddedIn, w, null, out));
+            assertTrue(e.getMessage().contains("does not match [2, " + plain + ", 5, 7, 1]"), e.getMessage());
+            Tensor plainOut = Tensor.allocate(arena, 2, blocked, 3, 5, 1);
+            e = assertThrows(IllegalArgumentException.class, () -> conv.forwardBlocked(b, w, null, plainOut));
+            assertTrue(e.getMessage().startsWith("output: shape [2, " + blocked + ", 3, 5, 1] does not match"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void wrongBlockedShapesAreRejectedBeforeAnythingIsWritten() {
         Conv2d conv = Conv2d.create(Conv2dOptions.defaults().withPadding(Padding.of(1)));
         int block = conv.channelBlock();
@@ -121,7 +151,8 @@ class BlockedEntryPointTest {
             Tensor notBlocked = Tensor.allocate(arena, 1, block + 1, 6, 6);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> conv.forwardBlocked(notBlocked, w, null, out));
-            assertTrue(e.getMessage().startsWith("input: a blocked tensor has shape"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("input: a blocked tensor has shape (N, ceil(C/b), H, W, b) with b = "
+                    + block), e.getMessage());
 
             Tensor wrongBlocks = Tensor.allocate(arena, 1, 3, 6, 6, block);
             e = assertThrows(IllegalArgumentException.class, () -> conv.forwardBlocked(wrongBlocks, w, null, out));

@@ -201,6 +201,22 @@ class TensorTest {
     }
 
     @Test
+    void reshapeViewsTheSameElementsWithoutCopying() {
+        float[] data = matrix3x4();
+        Tensor rows = Tensor.view(MemorySegment.ofArray(data), 4, new int[] {2, 4}, new long[] {4, 1});
+        Tensor cube = rows.reshape(2, 2, 2, 1);
+        assertArrayEquals(new int[] {2, 2, 2, 1}, cube.shape());
+        assertEquals(11f, cube.get(1, 1, 1, 0));
+        cube.set(-1f, 0, 1, 0, 0);
+        assertEquals(-1f, data[6]);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> rows.reshape(3, 3));
+        assertEquals("shape [3, 3] cannot view the tensor of shape [2, 4]", e.getMessage());
+        Tensor column = Tensor.view(MemorySegment.ofArray(data), 0, new int[] {3}, new long[] {4});
+        e = assertThrows(IllegalArgumentException.class, () -> column.reshape(3, 1));
+        assertEquals("shape [3, 1] cannot view the non-contiguous tensor of shape [3]", e.getMessage());
+    }
+
+    @Test
     void broadcastViewRepeatsARow() {
         float[] data = {1, 2};
         Tensor t = Tensor.view(MemorySegment.ofArray(data), 0, new int[] {3, 2}, new long[] {0, 1});

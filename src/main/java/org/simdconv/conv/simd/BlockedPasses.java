@@ -96,11 +96,12 @@ final class BlockedPasses {
     }
 
     /**
-     * Forward; {@code blockedTensors} says whether input and output are NCHW (converted on the way)
-     * or already channel-blocked ({@link ChannelBlockedLayout}, used as they are).
+     * Forward; {@code inBlocked} and {@code outBlocked} say whether input and output are
+     * channel-blocked ({@link ChannelBlockedLayout}, used as they are) or NCHW (the input staged
+     * from it, the output converted into it).
      */
-    void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, boolean blockedTensors,
-                 Parallelism par) {
+    void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, boolean inBlocked,
+                 boolean outBlocked, Parallelism par) {
         BlockedProblem problem = BlockedProblem.forward(g, LANES);
         BlockedDirectConvolution conv = plan(problem, BlockedDirectConvolution.OutputGrid.dense(problem));
         float[] w = pool.array(BlockedWeights.length(conv.problem(), LANES));
@@ -113,7 +114,7 @@ final class BlockedPasses {
                     b[k] = bias.getFlat(k);
                 }
             }
-            run(List.of(conv), List.of(w), g.n(), input, output, blockedTensors, b, false, par);
+            run(List.of(conv), List.of(w), g.n(), input, output, inBlocked, outBlocked, b, false, par);
         } finally {
             pool.give(w);
             if (b != null) {
@@ -125,10 +126,11 @@ final class BlockedPasses {
     /**
      * Backward-data, the seed's transformed problem (seed 001, 17.3.1) split into stride phases
      * ({@link BackwardDataPhase}): the output gradient correlated with the kernels rotated by 180
-     * degrees and transposed, each phase filling its sub-grid of the input gradient.
+     * degrees and transposed, each phase filling its sub-grid of the input gradient. The flags say
+     * which of the two gradients are channel-blocked (else NCHW).
      */
     void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput, Accumulation mode,
-                      boolean blockedTensors, Parallelism par) {
+                      boolean gradOutputBlocked, boolean gradInputBlocked, Parallelism par) {
         List<BackwardDataPhase> phases = phases(g);
         if (phases.isEmpty()) { // no kernel tap reaches any input pixel: the gradient is zero
             if (mode == Accumulation.OVERWRITE) {
@@ -146,7 +148,8 @@ final class BlockedPasses {
                 weights.add(w);
                 BlockedWeights.backwardData(g, weight, LANES, conv.staging().group(), phase, w);
             }
-            run(convs, weights, g.n(), gradOutput, gradInput, blockedTensors, null, mode == Accumulation.ACCUMULATE, par);
+            run(convs, weights, g.n(), gradOutput, gradInput, gradOutputBlocked, gradInputBlocked, null,
+                    mode == Accumulation.ACCUMULATE, par);
         } finally {
             weights.forEach(pool::give);
         }
@@ -159,7 +162,7 @@ final class BlockedPasses {
      * thread count but never on scheduling.
      */
     void backwardWeights(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight, Tensor gradBias,
-                         Accumulation mode, boolean blockedTensors, Parallelism par) {
+                         Accumulation mode, boolean inputBlocked, boolean gradOutputBlocked, Parallelism par) {
         BlockedWeightGradient grad = new BlockedWeightGradient(g);
         int chunks = Math.min(par.threads(), g.n());
         int blocks = grad.problem().totalOutBlocks();
@@ -179,7 +182,7 @@ final class BlockedPasses {
                 int kb0 = WorkSplit.start(blocks, splits, task % splits);
                 int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
                 for (int n = n0; n < n1; n++) {
-                    grad.accumulate(input, gradOutput, blockedTensors, n, kb0, kb1, partials[chunk],
+                    grad.accumulate(input, gradOutput, inputBlocked, gradOutputBlocked, n, kb0, kb1, partials[chunk],
                             gradBias == null ? null : biasPartials[chunk]);
                 }
             });
@@ -200,19 +203,20 @@ final class BlockedPasses {
      * Stages every item of {@code in}, runs every problem of {@code convs} (with its weights) into
      * the blocked output, which starts from {@code bias} (or keeps its values when
      * {@code accumulate}). The problems share their input and output planes: one, or the stride
-     * phases of backward-data. With NCHW tensors the output is a pooled blocked workspace, converted
-     * into {@code out} item by item; with blocked tensors it is {@code out} itself.
+     * phases of backward-data. The input is staged from its layout; an NCHW output is computed in a
+     * pooled blocked workspace and converted into {@code out} item by item, a blocked one is
+     * {@code out} itself.
      */
     private void run(List<BlockedDirectConvolution> convs, List<float[]> weights, int batch, Tensor in, Tensor out,
-                     boolean blockedTensors, float[] bias, boolean accumulate, Parallelism par) {
+                     boolean inBlocked, boolean outBlocked, float[] bias, boolean accumulate, Parallelism par) {
         BlockedDirectConvolution first = convs.get(0);
         BlockedDirectConvolution.OutputGrid plane = first.grid();
-        int channels = blockedTensors ? first.problem().totalOutBlocks() * LANES : out.dim(1);
+        int channels = outBlocked ? first.problem().totalOutBlocks() * LANES : out.dim(1);
         ChannelBlockedLayout layout = new ChannelBlockedLayout(channels, plane.planeH(), plane.planeW(), LANES);
         int blocks = layout.blocks();
-        MemorySegment workspace = blockedTensors ? null : pool.segment(layout.itemBytes() * batch);
-        MemorySegment blocked = blockedTensors ? out.segment() : workspace;
-        long offset = blockedTensors ? out.byteOffset() : 0;
+        MemorySegment workspace = outBlocked ? null : pool.segment(layout.itemBytes() * batch);
+        MemorySegment blocked = outBlocked ? out.segment() : workspace;
+        long offset = outBlocked ? out.byteOffset() : 0;
         try {
             int splits = WorkSplit.channelSplits(batch, blocks, par.threads());
             par.forEach(batch * splits, task -> {
@@ -221,17 +225,17 @@ final class BlockedPasses {
                 int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
                 if (!accumulate) {
                     first.fill(blocked, offset, n, kb0, kb1, bias);
-                } else if (!blockedTensors) {
+                } else if (!outBlocked) {
                     for (int kb = kb0; kb < kb1; kb++) {
                         BlockedConversion.toBlocked(layout, out.segment(), out.byteOffset(), blocked, offset, n, kb);
                     }
                 }
-                float[] staged = blockedTensors ? first.staging().stageBlocked(in.segment(), in.byteOffset(), n)
+                float[] staged = inBlocked ? first.staging().stageBlocked(in.segment(), in.byteOffset(), n)
                         : first.staging().stageNchw(in.segment(), in.byteOffset(), n);
                 for (int i = 0; i < convs.size(); i++) {
                     convs.get(i).run(staged, blocked, offset, weights.get(i), n, kb0, kb1);
                 }
-                if (!blockedTensors) {
+                if (!outBlocked) {
                     for (int kb = kb0; kb < kb1; kb++) {
                         BlockedConversion.toNchw(layout, blocked, offset, out.segment(), out.byteOffset(), n, kb);
                     }

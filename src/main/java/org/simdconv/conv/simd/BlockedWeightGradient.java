@@ -60,17 +60,17 @@ final class BlockedWeightGradient {
 
     /**
      * Adds batch item {@code n}'s gradients of output blocks {@code [kbFrom, kbTo)} to
-     * {@code partial} and, when {@code biasPartial} is not null, to {@code biasPartial}; the tensors
-     * are NCHW or, when {@code blockedTensors}, channel-blocked.
+     * {@code partial} and, when {@code biasPartial} is not null, to {@code biasPartial}; each tensor
+     * is NCHW or, when its flag says so, channel-blocked.
      */
-    void accumulate(Tensor x, Tensor gradOutput, boolean blockedTensors, int n, int kbFrom, int kbTo, float[] partial,
-                    float[] biasPartial) {
-        float[] dy = blockedTensors ? gradient.stageBlocked(gradOutput.segment(), gradOutput.byteOffset(), n)
+    void accumulate(Tensor x, Tensor gradOutput, boolean xBlocked, boolean gradOutputBlocked, int n, int kbFrom,
+                    int kbTo, float[] partial, float[] biasPartial) {
+        float[] dy = gradOutputBlocked ? gradient.stageBlocked(gradOutput.segment(), gradOutput.byteOffset(), n)
                 : gradient.stageNchw(gradOutput.segment(), gradOutput.byteOffset(), n);
         if (biasPartial != null) {
             sumPlanes(dy, kbFrom, kbTo, biasPartial);
         }
-        float[] staged = blockedTensors ? input.stageBlocked(x.segment(), x.byteOffset(), n)
+        float[] staged = xBlocked ? input.stageBlocked(x.segment(), x.byteOffset(), n)
                 : input.stageNchw(x.segment(), x.byteOffset(), n);
         for (int kb = kbFrom; kb < kbTo; ) {
             boolean pair = kb + 1 < kbTo && (kb + 1) / p.outBlocks() == kb / p.outBlocks();

@@ -4,6 +4,7 @@ import static org.simdconv.conv.simd.DirectRowKernel.LANES;
 import static org.simdconv.conv.simd.DirectRowKernel.SPECIES;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -148,6 +149,61 @@ public final class VectorConv2d implements Conv2dKernels {
         });
     }
 
+    /**
+     * True when a tensor of {@code channels} channels is channel-blocked at the blocked entry points;
+     * false when it has blocks of one channel, which is plain NCHW ({@link ChannelBlockedLayout#blockFor}).
+     */
+    static boolean blockedLayout(int channels) {
+        return ChannelBlockedLayout.blockFor(channels, LANES) == LANES;
+    }
+
+    /**
+     * The NCHW tensors that a kernel without a blocked form runs on, for the tensors of a blocked
+     * entry point: a plain one (blocks of one channel) is used as it is; a blocked one is converted
+     * into a pooled workspace when {@code read}, or only given one when it is written. {@link #close}
+     * converts the results back and returns the workspaces.
+     */
+    private final class NchwCopies implements AutoCloseable {
+        private final Parallelism par;
+        private final List<Tensor[]> written = new ArrayList<>(2);
+        private final List<MemorySegment> workspaces = new ArrayList<>(2);
+
+        NchwCopies(Parallelism par) {
+            this.par = par;
+        }
+
+        /**
+         * {@code blocked} as an NCHW tensor of {@code shape}: {@code read} when the kernel reads its
+         * values, {@code write} when it writes them (converted back at {@link #close}).
+         */
+        Tensor of(Tensor blocked, int[] shape, boolean read, boolean write) {
+            if (!blockedLayout(shape[1])) {
+                return blocked.reshape(shape);
+            }
+            MemorySegment segment = pool.segment(bytes(shape));
+            workspaces.add(segment);
+            Tensor nchw = Tensor.wrap(segment, shape);
+            if (read) {
+                convert(blocked, nchw, false, par);
+            }
+            if (write) {
+                written.add(new Tensor[] {nchw, blocked});
+            }
+            return nchw;
+        }
+
+        @Override
+        public void close() {
+            try {
+                for (Tensor[] result : written) {
+                    convert(result[0], result[1], true, par);
+                }
+            } finally {
+                workspaces.forEach(pool::give);
+            }
+        }
+    }
+
     private static long bytes(int[] shape) {
         long n = Float.BYTES;
         for (int d : shape) {
@@ -157,27 +213,23 @@ public final class VectorConv2d implements Conv2dKernels {
     }
 
     /**
-     * The blocked kernel on the tensors as they are; the other kernels through NCHW copies in
-     * pooled workspaces, converted on the pool's threads.
+     * The blocked kernel on the tensors as they are (each blocked, or plain when it has too few
+     * channels); the other kernels through NCHW copies of the blocked tensors in pooled workspaces,
+     * converted on the pool's threads.
      */
     @Override
     public void forwardBlocked(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output,
                                Parallelism par) {
         Kernel kernel = choose(Conv2dPass.FORWARD, g);
-        if (kernel == Kernel.DEPTHWISE) {
+        boolean inBlocked = blockedLayout(g.c()), outBlocked = blockedLayout(g.k());
+        if (kernel == Kernel.DEPTHWISE && inBlocked) {
             depthwise.forward(g, input, weight, bias, output, true, par);
         } else if (kernel.blockedDirect()) {
-            blocked.forward(g, input, weight, bias, output, true, par);
+            blocked.forward(g, input, weight, bias, output, inBlocked, outBlocked, par);
         } else {
-            MemorySegment xs = pool.segment(bytes(g.inputShape())), ys = pool.segment(bytes(g.outputShape()));
-            try {
-                Tensor x = Tensor.wrap(xs, g.inputShape()), y = Tensor.wrap(ys, g.outputShape());
-                convert(input, x, false, par);
-                forward(g, x, weight, bias, y, par);
-                convert(y, output, true, par);
-            } finally {
-                pool.give(xs);
-                pool.give(ys);
+            try (NchwCopies copies = new NchwCopies(par)) {
+                forward(g, copies.of(input, g.inputShape(), true, false), weight, bias,
+                        copies.of(output, g.outputShape(), false, true), par);
             }
         }
     }
@@ -186,23 +238,15 @@ public final class VectorConv2d implements Conv2dKernels {
     public void backwardDataBlocked(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput,
                                     Accumulation mode, Parallelism par) {
         Kernel kernel = choose(Conv2dPass.BACKWARD_DATA, g);
-        if (kernel == Kernel.DEPTHWISE) {
+        boolean inBlocked = blockedLayout(g.c()), outBlocked = blockedLayout(g.k());
+        if (kernel == Kernel.DEPTHWISE && inBlocked) {
             depthwise.backwardData(g, gradOutput, weight, gradInput, mode, true, par);
         } else if (kernel.blockedDirect()) {
-            blocked.backwardData(g, gradOutput, weight, gradInput, mode, true, par);
+            blocked.backwardData(g, gradOutput, weight, gradInput, mode, outBlocked, inBlocked, par);
         } else {
-            MemorySegment dys = pool.segment(bytes(g.outputShape())), dxs = pool.segment(bytes(g.inputShape()));
-            try {
-                Tensor dy = Tensor.wrap(dys, g.outputShape()), dx = Tensor.wrap(dxs, g.inputShape());
-                convert(gradOutput, dy, false, par);
-                if (mode == Accumulation.ACCUMULATE) {
-                    convert(gradInput, dx, false, par);
-                }
-                backwardData(g, dy, weight, dx, mode, par);
-                convert(dx, gradInput, true, par);
-            } finally {
-                pool.give(dys);
-                pool.give(dxs);
+            try (NchwCopies copies = new NchwCopies(par)) {
+                backwardData(g, copies.of(gradOutput, g.outputShape(), true, false), weight,
+                        copies.of(gradInput, g.inputShape(), mode == Accumulation.ACCUMULATE, true), mode, par);
             }
         }
     }
@@ -211,20 +255,15 @@ public final class VectorConv2d implements Conv2dKernels {
     public void backwardWeightsBlocked(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight,
                                        Tensor gradBias, Accumulation mode, Parallelism par) {
         Kernel kernel = choose(Conv2dPass.BACKWARD_WEIGHTS, g);
-        if (kernel == Kernel.DEPTHWISE) {
+        boolean inBlocked = blockedLayout(g.c()), outBlocked = blockedLayout(g.k());
+        if (kernel == Kernel.DEPTHWISE && inBlocked) {
             depthwise.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, true, par);
         } else if (kernel == Kernel.BLOCKED_WEIGHT_GRADIENT) {
-            blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, true, par);
+            blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, inBlocked, outBlocked, par);
         } else {
-            MemorySegment xs = pool.segment(bytes(g.inputShape())), dys = pool.segment(bytes(g.outputShape()));
-            try {
-                Tensor x = Tensor.wrap(xs, g.inputShape()), dy = Tensor.wrap(dys, g.outputShape());
-                convert(input, x, false, par);
-                convert(gradOutput, dy, false, par);
-                backwardWeights(g, x, dy, gradWeight, gradBias, mode, par);
-            } finally {
-                pool.give(xs);
-                pool.give(dys);
+            try (NchwCopies copies = new NchwCopies(par)) {
+                backwardWeights(g, copies.of(input, g.inputShape(), true, false),
+                        copies.of(gradOutput, g.outputShape(), true, false), gradWeight, gradBias, mode, par);
             }
         }
     }
@@ -254,7 +293,7 @@ public final class VectorConv2d implements Conv2dKernels {
             return;
         }
         if (kernel.blockedDirect()) {
-            blocked.forward(g, input, weight, bias, output, false, par);
+            blocked.forward(g, input, weight, bias, output, false, false, par);
             return;
         }
         int perChannel = g.channelsPerGroup() * g.r() * g.s();
@@ -306,7 +345,7 @@ public final class VectorConv2d implements Conv2dKernels {
             return;
         }
         if (kernel.blockedDirect()) {
-            blocked.backwardData(g, gradOutput, weight, gradInput, mode, false, par);
+            blocked.backwardData(g, gradOutput, weight, gradInput, mode, false, false, par);
             return;
         }
         int perChannel = g.filtersPerGroup() * g.r() * g.s();
@@ -365,7 +404,7 @@ public final class VectorConv2d implements Conv2dKernels {
             return;
         }
         if (kernel == Kernel.BLOCKED_WEIGHT_GRADIENT) {
-            blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, false, par);
+            blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, false, false, par);
             return;
         }
         PackedPlanes layout = new PackedPlanes(g.outH(), g.outW(), g.strideH(), g.strideW(), g.r(), g.s(),
