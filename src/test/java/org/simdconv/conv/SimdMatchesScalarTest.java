@@ -169,6 +169,53 @@ class SimdMatchesScalarTest {
         }
     }
 
+    /** Every fourth exact case: enough to reach every kernel (with its tails) with non-finite data. */
+    static List<ConvCase> nonFiniteCases() {
+        List<ConvCase> every4th = new ArrayList<>();
+        for (int i = 0; i < INTEGER_CASES.size(); i += 4) {
+            every4th.add(INTEGER_CASES.get(i));
+        }
+        return every4th;
+    }
+
+    /**
+     * An infinity at the end of the input's first row reaches exactly the outputs and weight
+     * gradients that read it, and one at the end of the output gradient's last row exactly the input
+     * gradients, as in the oracle: a kernel whose vectors run past a row and zero only one operand
+     * there would turn {@code 0 * Inf} into NaN in results that never read it. Backward-weights only
+     * at stride 1: the oracle correlates the input with the zero-dilated gradient (seed 002), and
+     * multiplies the infinity by inserted zeros that the kernels never form (nor does oneDNN); for
+     * the same reason the infinite gradient is not used in backward-weights (padding zeros).
+     */
+    @ParameterizedTest
+    @MethodSource("nonFiniteCases")
+    void infinitiesReachExactlyTheResultsThatReadThem(ConvCase c) {
+        Conv2dGeometry g = c.geometry();
+        Conv2d scalar = Conv2d.create(c.options()).withImplementation(Implementation.SCALAR);
+        Conv2d simd = Conv2d.create(c.options()).withImplementation(Implementation.SIMD).withParallelism(parallelismFor(c));
+        Random random = new Random(g.toString().hashCode());
+        try (Arena arena = Arena.ofShared()) {
+            Tensor x = TestData.smallIntegers(arena, random, g.inputShape());
+            Tensor w = TestData.smallIntegers(arena, random, g.weightShape());
+            Tensor dz = TestData.smallIntegers(arena, random, g.outputShape());
+            x.set(Float.POSITIVE_INFINITY, 0, 0, 0, g.w() - 1);
+            assertSameValues("forward " + g, scalar.forward(arena, x, w, null).toArray(),
+                    simd.forward(arena, x, w, null).toArray());
+            if (g.strideH() == 1 && g.strideW() == 1) {
+                Tensor dwScalar = Tensor.allocate(arena, g.weightShape()), dwSimd = Tensor.allocate(arena, g.weightShape());
+                scalar.backwardWeights(x, dz, dwScalar, null, Accumulation.OVERWRITE);
+                simd.backwardWeights(x, dz, dwSimd, null, Accumulation.OVERWRITE);
+                assertSameValues("backward-weights " + g, dwScalar.toArray(), dwSimd.toArray());
+            }
+
+            dz.set(Float.NEGATIVE_INFINITY, g.n() - 1, g.k() - 1, g.outH() - 1, g.outW() - 1);
+            Tensor dxScalar = Tensor.allocate(arena, g.inputShape()), dxSimd = Tensor.allocate(arena, g.inputShape());
+            scalar.backwardData(dz, w, dxScalar, Accumulation.OVERWRITE);
+            simd.backwardData(dz, w, dxSimd, Accumulation.OVERWRITE);
+            assertSameValues("backward-data " + g, dxScalar.toArray(), dxSimd.toArray());
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("gaussianCases")
     void everyPassIsWithinTheRoundingBoundOnGaussianData(ConvCase c) {

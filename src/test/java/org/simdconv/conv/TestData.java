@@ -63,7 +63,7 @@ final class TestData {
             fail(what + ": length " + actual.length + ", expected " + expected.length);
         }
         for (int i = 0; i < expected.length; i++) {
-            if (!(expected[i] == actual[i])) {
+            if (!(expected[i] == actual[i]) && !(Float.isNaN(expected[i]) && Float.isNaN(actual[i]))) {
                 fail(what + ": element " + i + " is " + actual[i] + ", expected " + expected[i]);
             }
         }

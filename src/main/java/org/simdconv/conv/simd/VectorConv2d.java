@@ -5,6 +5,7 @@ import static org.simdconv.conv.simd.DirectRowKernel.SPECIES;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -407,53 +408,44 @@ public final class VectorConv2d implements Conv2dKernels {
             blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, false, false, par);
             return;
         }
-        PackedPlanes layout = new PackedPlanes(g.outH(), g.outW(), g.strideH(), g.strideW(), g.r(), g.s(),
-                g.dilationH(), g.dilationW(), LANES);
-        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), taps = g.r() * g.s();
+        RowWeightGradient grad = new RowWeightGradient(g);
         int chunks = Math.min(par.threads(), g.n());
         int splits = WorkSplit.channelSplits(g.n(), g.k(), par.threads());
-        // Padded past their ends: two threads' partials of a small layer would otherwise share cache
-        // lines, and false sharing made two threads four times slower than one (seed_conv1).
-        float[][] partialWeights = new float[chunks][g.k() * cg * taps + FALSE_SHARING_PAD];
-        float[][] partialBias = new float[chunks][g.k() + FALSE_SHARING_PAD];
-        long outPlaneBytes = planeBytes(g.outH(), g.outW());
-        par.forEach(chunks * splits, task -> {
-            int chunk = task / splits;
-            int n0 = WorkSplit.start(g.n(), chunks, chunk), n1 = WorkSplit.start(g.n(), chunks, chunk + 1);
-            int k0 = WorkSplit.start(g.k(), splits, task % splits);
-            int k1 = WorkSplit.start(g.k(), splits, task % splits + 1);
-            int cFirst = (k0 / kg) * cg;
-            int cEnd = ((k1 - 1) / kg + 1) * cg;
-            MemorySegment packed = layout.workspace(cEnd - cFirst);
-            for (int n = n0; n < n1; n++) {
-                layout.pack(input.segment(),
-                        input.byteOffset() + planeBytes(g.h(), g.w()) * ((long) n * g.c() + cFirst),
-                        cEnd - cFirst, g.h(), g.w(), g.padTop(), g.padLeft(), packed);
-                for (int k = k0; k < k1; ) {
-                    int width = FourChannelBlocks.startsBlock(k, kg) && k + FourChannelBlocks.SIZE <= k1
-                            ? FourChannelBlocks.SIZE : 1;
-                    long gradPlane = gradOutput.byteOffset() + outPlaneBytes * ((long) n * g.k() + k);
-                    int firstChannel = (k / kg) * cg - cFirst;
-                    for (int c = 0; c < cg; c++) {
-                        weightGradientOfChannels(layout, packed, (firstChannel + c) * layout.channelSize(),
-                                (long) g.strideH() * layout.rowLength(), gradOutput.segment(), gradPlane,
-                                outPlaneBytes, g.outH(), g.outW(), width, partialWeights[chunk],
-                                (k * cg + c) * taps, cg * taps);
-                    }
-                    if (gradBias != null) {
-                        for (int j = 0; j < width; j++) {
-                            partialBias[chunk][k + j] += WeightGradientKernel.planeSum(gradOutput.segment(),
-                                    gradPlane + j * outPlaneBytes, g.outH() * g.outW());
-                        }
-                    }
-                    k += width;
+        float[][] partials = new float[chunks][], biasPartials = new float[chunks][];
+        try {
+            for (int i = 0; i < chunks; i++) {
+                // Padded past their ends: two threads' partials of a small layer would otherwise share
+                // cache lines (false sharing made two threads four times slower than one on seed_conv1).
+                partials[i] = zeroed(grad.partialLength() + FALSE_SHARING_PAD);
+                biasPartials[i] = gradBias == null ? null : zeroed(grad.biasPartialLength() + FALSE_SHARING_PAD);
+            }
+            par.forEach(chunks * splits, task -> {
+                int chunk = task / splits;
+                int n0 = WorkSplit.start(g.n(), chunks, chunk), n1 = WorkSplit.start(g.n(), chunks, chunk + 1);
+                int k0 = WorkSplit.start(g.k(), splits, task % splits);
+                int k1 = WorkSplit.start(g.k(), splits, task % splits + 1);
+                for (int n = n0; n < n1; n++) {
+                    grad.accumulate(input, gradOutput, n, k0, k1, partials[chunk], biasPartials[chunk]);
+                }
+            });
+            grad.reduce(partials, biasPartials, chunks, gradWeight, gradBias, mode);
+        } finally {
+            for (int i = 0; i < chunks; i++) {
+                if (partials[i] != null) {
+                    pool.give(partials[i]);
+                }
+                if (biasPartials[i] != null) {
+                    pool.give(biasPartials[i]);
                 }
             }
-        });
-        reduceInto(gradWeight, partialWeights, mode);
-        if (gradBias != null) {
-            reduceInto(gradBias, partialBias, mode);
         }
+    }
+
+    /** A pooled array whose first {@code length} floats are zero. */
+    private float[] zeroed(int length) {
+        float[] a = pool.array(length);
+        Arrays.fill(a, 0, length, 0f);
+        return a;
     }
 
     /** Every row of one output plane, four rows at a time while four are left. */
@@ -474,50 +466,8 @@ public final class VectorConv2d implements Conv2dKernels {
         }
     }
 
-    /**
-     * One input channel's weight gradients for {@code width} (1 or 4) consecutive output channels:
-     * taps in pairs through the four-channel tile, the rest one channel at a time, four taps at a time.
-     */
-    private static void weightGradientOfChannels(PackedPlanes layout, MemorySegment packed, long channelOffset,
-                                                 long rowStride, MemorySegment gradOut, long gradPlane,
-                                                 long gradPlaneBytes, int outH, int outW, int width, float[] partial,
-                                                 int partialBase, int channelStride) {
-        int[] taps = layout.tapOffsets();
-        int t = 0;
-        if (width == FourChannelBlocks.SIZE) {
-            for (; t + 2 <= taps.length; t += 2) {
-                WeightGradientKernel.accumulateFourChannelsTwoTaps(packed, channelOffset, rowStride, taps[t],
-                        taps[t + 1], gradOut, gradPlane, gradPlaneBytes, outH, outW, partial, partialBase + t,
-                        channelStride);
-            }
-        }
-        for (int j = 0; j < width; j++) {
-            int tj = t;
-            for (; tj + 4 <= taps.length; tj += 4) {
-                WeightGradientKernel.accumulateOneChannelFourTaps(packed, channelOffset, rowStride, taps, tj, gradOut,
-                        gradPlane + j * gradPlaneBytes, outH, outW, partial, partialBase + j * channelStride);
-            }
-            WeightGradientKernel.accumulate(packed, channelOffset, rowStride, taps, tj, gradOut,
-                    gradPlane + j * gradPlaneBytes, outH, outW, partial, partialBase + j * channelStride);
-        }
-    }
-
     /** Floats after each per-thread partial: two cache lines. */
     private static final int FALSE_SHARING_PAD = 32;
-
-    /**
-     * Sums the partial results chunk by chunk, always in the same order, into {@code target}; the
-     * partials may be longer than the target (padding).
-     */
-    private static void reduceInto(Tensor target, float[][] partials, Accumulation mode) {
-        float[] sum = mode == Accumulation.ACCUMULATE ? target.toArray() : new float[(int) target.elementCount()];
-        for (float[] partial : partials) {
-            for (int i = 0; i < sum.length; i++) {
-                sum[i] += partial[i];
-            }
-        }
-        target.copyFrom(sum);
-    }
 
     /**
      * The weights of backward-data as a convolution: for input channel {@code c} (in group
