@@ -1,0 +1,88 @@
+package org.simdconv.parallel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Every task runs exactly once, on the caller and at most {@code threads - 1} pool threads, and failures reach the caller. */
+class ParallelismTest {
+
+    @ParameterizedTest(name = "{0} tasks")
+    @ValueSource(ints = {0, 1, 2, 3, 64, 1000})
+    void everyTaskRunsExactlyOnce(int tasks) {
+        try (ForkJoinPool pool = new ForkJoinPool(3)) {
+            AtomicIntegerArray runs = new AtomicIntegerArray(tasks);
+            Set<Thread> threads = ConcurrentHashMap.newKeySet();
+            Parallelism.on(pool).forEach(tasks, i -> {
+                runs.incrementAndGet(i);
+                threads.add(Thread.currentThread());
+            });
+            for (int i = 0; i < tasks; i++) {
+                assertEquals(1, runs.get(i), "task " + i);
+            }
+            assertTrue(threads.size() <= 3, "ran on " + threads.size() + " threads");
+        }
+    }
+
+    /** With every pool thread busy elsewhere, the caller runs all the tasks and the call returns. */
+    @Test
+    @Timeout(20)
+    void theCallerRunsEverythingWhenThePoolIsBusy() throws InterruptedException {
+        try (ForkJoinPool pool = new ForkJoinPool(2)) {
+            CountDownLatch release = new CountDownLatch(1), busy = new CountDownLatch(2);
+            for (int i = 0; i < 2; i++) {
+                pool.execute(() -> {
+                    busy.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            }
+            busy.await();
+            Set<Thread> threads = ConcurrentHashMap.newKeySet();
+            Parallelism.on(pool).forEach(100, i -> threads.add(Thread.currentThread()));
+            assertEquals(Set.of(Thread.currentThread()), threads);
+            release.countDown();
+        }
+    }
+
+    @Test
+    void aFailingTaskFailsTheCallAfterTheOthersFinish() {
+        try (ForkJoinPool pool = new ForkJoinPool(2)) {
+            AtomicIntegerArray runs = new AtomicIntegerArray(50);
+            IllegalStateException boom = new IllegalStateException("task 7");
+            RuntimeException thrown = assertThrows(RuntimeException.class, () -> Parallelism.on(pool).forEach(50, i -> {
+                runs.incrementAndGet(i);
+                if (i == 7) {
+                    throw boom;
+                }
+            }));
+            assertSame(boom, thrown);
+            for (int i = 0; i < 50; i++) {
+                assertEquals(1, runs.get(i), "task " + i + " runs once, failure or not");
+            }
+        }
+    }
+
+    @Test
+    void aPoolOfOneThreadIsSerial() {
+        try (ForkJoinPool pool = new ForkJoinPool(1)) {
+            assertSame(Parallelism.serial(), Parallelism.on(pool));
+            assertEquals(1, Parallelism.on(pool).threads());
+        }
+        assertThrows(NullPointerException.class, () -> Parallelism.on(null));
+    }
+}
