@@ -123,13 +123,17 @@ final class RowWeightGradient {
      */
     void reduce(float[][] partials, float[][] biasPartials, int count, Tensor gradWeight, Tensor gradBias,
                 Accumulation mode) {
-        reduce(partials, count, gradWeight, mode);
+        reduceLanes(partials, count, gradWeight, mode);
         if (gradBias != null) {
-            reduce(biasPartials, count, gradBias, mode);
+            reduceLanes(biasPartials, count, gradBias, mode);
         }
     }
 
-    private static void reduce(float[][] partials, int count, Tensor target, Accumulation mode) {
+    /**
+     * Writes (or adds) into {@code target}, element {@code i}, the lanes {@code [i*lanes, (i+1)*lanes)}
+     * of the first {@code count} partials, each summed in lane order, the partials in their order.
+     */
+    static void reduceLanes(float[][] partials, int count, Tensor target, Accumulation mode) {
         float[] sums = mode == Accumulation.ACCUMULATE ? target.toArray() : new float[(int) target.elementCount()];
         for (int i = 0; i < sums.length; i++) {
             for (int t = 0; t < count; t++) {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 import org.simdconv.conv.Accumulation;
 import org.simdconv.conv.Conv2dGeometry;
@@ -78,6 +79,12 @@ public final class VectorConv2d implements Conv2dKernels {
         ROW_DIRECT_STRIDE_PHASES("row-direct-stride-phases",
                 Map.of(Conv2dPass.BACKWARD_DATA, g -> g.strideH() > 1 || g.strideW() > 1)),
         /** NCHW rows vectorised along the width, four output channels by three vectors ({@link DirectRowKernel}). */
+        /**
+         * Stride 1 on small planes read as one flat row, four output channels by four vectors
+         * ({@link FlatPlaneConvolution}): the seed network's layers.
+         */
+        FLAT_PLANE("flat-plane-4x4", Map.of(Conv2dPass.FORWARD, FlatPlaneConvolution::accepts,
+                Conv2dPass.BACKWARD_WEIGHTS, FlatPlaneConvolution::accepts)),
         ROW_DIRECT("row-direct-4x3", Map.of(Conv2dPass.FORWARD, g -> true, Conv2dPass.BACKWARD_DATA, g -> true)),
         /** Channel-blocked weight gradient, two blocks of output channels by four input channels ({@link BlockedWeightGradient}). */
         BLOCKED_WEIGHT_GRADIENT("blocked-weight-gradient-2x4",
@@ -298,6 +305,14 @@ public final class VectorConv2d implements Conv2dKernels {
             return;
         }
         int perChannel = g.channelsPerGroup() * g.r() * g.s();
+        if (kernel == Kernel.FLAT_PLANE) {
+            FlatPlaneConvolution flat = flatPlan(g, WorkSplit.channelSplits(g.n(), g.k(), par.threads()));
+            float[] weights = FourChannelBlocks.interleave(weight.toArray(), g.k(), g.filtersPerGroup(), perChannel);
+            float[] biases = bias == null ? null : bias.toArray();
+            int splits = flat.splits();
+            par.forEach(g.n() * splits, task -> flat.forward(input, weights, biases, output, task / splits, task % splits));
+            return;
+        }
         float[] weights = FourChannelBlocks.interleave(weight.toArray(), g.k(), g.filtersPerGroup(), perChannel);
         float[] biases = bias == null ? null : bias.toArray();
         PackedPlanes layout = new PackedPlanes(g.outH(), g.outW(), g.strideH(), g.strideW(), g.r(), g.s(),
@@ -411,6 +426,7 @@ public final class VectorConv2d implements Conv2dKernels {
         RowWeightGradient grad = new RowWeightGradient(g);
         int chunks = Math.min(par.threads(), g.n());
         int splits = WorkSplit.channelSplits(g.n(), g.k(), par.threads());
+        FlatPlaneConvolution flat = kernel == Kernel.FLAT_PLANE ? flatPlan(g, splits) : null;
         float[][] partials = new float[chunks][], biasPartials = new float[chunks][];
         try {
             for (int i = 0; i < chunks; i++) {
@@ -425,7 +441,12 @@ public final class VectorConv2d implements Conv2dKernels {
                 int k0 = WorkSplit.start(g.k(), splits, task % splits);
                 int k1 = WorkSplit.start(g.k(), splits, task % splits + 1);
                 for (int n = n0; n < n1; n++) {
-                    grad.accumulate(input, gradOutput, n, k0, k1, partials[chunk], biasPartials[chunk]);
+                    if (flat != null) {
+                        flat.accumulateWeightGradient(input, gradOutput, n, task % splits, partials[chunk],
+                                biasPartials[chunk]);
+                    } else {
+                        grad.accumulate(input, gradOutput, n, k0, k1, partials[chunk], biasPartials[chunk]);
+                    }
                 }
             });
             grad.reduce(partials, biasPartials, chunks, gradWeight, gradBias, mode);
@@ -439,6 +460,16 @@ public final class VectorConv2d implements Conv2dKernels {
                 }
             }
         }
+    }
+
+    private record FlatKey(Conv2dGeometry g, int splits) {
+    }
+
+    private final ConcurrentHashMap<FlatKey, FlatPlaneConvolution> flatPlans = new ConcurrentHashMap<>();
+
+    /** The flat-plane plan of {@code g} for {@code splits} slices of output channels, kept per problem. */
+    private FlatPlaneConvolution flatPlan(Conv2dGeometry g, int splits) {
+        return BlockedPasses.cached(flatPlans, new FlatKey(g, splits), key -> new FlatPlaneConvolution(key.g(), key.splits()));
     }
 
     /** A pooled array whose first {@code length} floats are zero. */

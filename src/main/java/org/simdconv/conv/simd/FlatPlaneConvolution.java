@@ -1,0 +1,275 @@
+package org.simdconv.conv.simd;
+
+import static org.simdconv.conv.simd.FlatPlaneTiles.LANES;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import org.simdconv.conv.Conv2dGeometry;
+import org.simdconv.tensor.Tensor;
+
+/**
+ * Forward and backward-weights of stride-1 layers with small planes, the seed network's two
+ * layers among them ({@code 1 x 28 x 28 -> 4} and {@code 4 x 13 x 13 -> 6}), NCHW and vectorised
+ * along the plane read as one flat row. Each batch item's input planes are staged into a heap array
+ * with their zero padding, rows {@code pitch = padLeft + W + padRight} apart; output pixel
+ * {@code (oh, ow)} is then flat index {@code q = oh * pitch + ow}, and tap {@code (r, s)} reads
+ * {@code x[q + r*dh*pitch + s*dw]} (seed 001, 17.1.10, with one offset per tap). The columns
+ * {@code ow >= outW} of each flat row are computed too and dropped, which costs
+ * {@code pitch / outW - 1} more FMAs (8% on the first seed layer, 18% on the second) but leaves no
+ * row tails: on 11 to 26 columns, rows of whole vectors wasted 23% to 45% of the lanes, and their
+ * partial stores and per-row copies cost more than the arithmetic.
+ *
+ * <p>For planes this small the fixed costs per row decide: staging is one bulk copy per plane and
+ * heap copies per row; the forward output goes to a heap array, is compacted there and written
+ * with one bulk copy per item; backward-weights keeps lane-wise partial sums across the items of a
+ * task ({@link RowWeightGradient#reduce}). Accepted when the staged input of a group and the flat
+ * output fit {@link #MAX_STAGED_FLOATS}, so that they stay in L2 while every tile passes over them.
+ */
+final class FlatPlaneConvolution {
+
+    /** At most this many floats staged per item and task (input planes and flat outputs): 512 KiB. */
+    static final int MAX_STAGED_FLOATS = 1 << 17;
+
+    /** Each thread's staged input, flat gradient or output, and copy of the source planes. */
+    private static final ThreadLocal<float[][]> ARRAYS = ThreadLocal.withInitial(() -> new float[3][0]);
+
+    private final Conv2dGeometry g;
+    private final int splits;
+    /** The output channels of each task's slice, as four-channel blocks and single channels. */
+    private final FourChannelBlocks.ChannelTiles[] tiles;
+    private final int pitch;
+    private final int paddedH;
+    private final int channelFloats;
+    private final int vectors;
+    private final int flatFloats;
+    private final int[] taps;
+    /** All-ones where flat index {@code q} is a real output column, zero where it is dropped. */
+    private final int[] real;
+
+    /** The plan of {@code g} for tasks that cut the output channels into {@code splits} slices. */
+    FlatPlaneConvolution(Conv2dGeometry g, int splits) {
+        this.g = g;
+        this.splits = splits;
+        this.tiles = new FourChannelBlocks.ChannelTiles[splits];
+        for (int i = 0; i < splits; i++) {
+            tiles[i] = FourChannelBlocks.tiles(firstChannel(i), firstChannel(i + 1), g.filtersPerGroup());
+        }
+        this.pitch = g.padLeft() + g.w() + g.padRight();
+        this.paddedH = g.padTop() + g.h() + g.padBottom();
+        this.taps = new int[g.r() * g.s()];
+        for (int r = 0; r < g.r(); r++) {
+            for (int s = 0; s < g.s(); s++) {
+                taps[r * g.s() + s] = r * g.dilationH() * pitch + s * g.dilationW();
+            }
+        }
+        this.vectors = Math.ceilDiv((g.outH() - 1) * pitch + g.outW(), LANES);
+        this.flatFloats = vectors * LANES;
+        this.channelFloats = PackedPlanes.roundUp(Math.max(paddedH * pitch, flatFloats + taps[taps.length - 1]), LANES);
+        this.real = new int[flatFloats];
+        for (int q = 0; q < flatFloats; q++) {
+            real[q] = q % pitch < g.outW() && q / pitch < g.outH() ? -1 : 0;
+        }
+    }
+
+    /** First output channel of slice {@code split}. */
+    int firstChannel(int split) {
+        return WorkSplit.start(g.k(), splits, split);
+    }
+
+    int splits() {
+        return splits;
+    }
+
+    /** Stride 1 and small planes: the input of a group and the flat outputs of one item fit the budget. */
+    static boolean accepts(Conv2dGeometry g) {
+        if (g.strideH() != 1 || g.strideW() != 1) {
+            return false;
+        }
+        long pitch = (long) g.padLeft() + g.w() + g.padRight();
+        long flat = (long) (g.outH() - 1) * pitch + g.outW() + LANES;
+        long channel = Math.max((g.padTop() + g.h() + g.padBottom()) * pitch,
+                flat + (long) (g.r() - 1) * g.dilationH() * pitch + (long) (g.s() - 1) * g.dilationW()) + LANES;
+        return channel * g.channelsPerGroup() + flat * g.filtersPerGroup() <= MAX_STAGED_FLOATS;
+    }
+
+    /**
+     * Forward of batch item {@code n}, output channels of slice {@code split}: {@code weights} are
+     * OIHW with each full block of four channels interleaved ({@link FourChannelBlocks#interleave}).
+     */
+    void forward(Tensor input, float[] weights, float[] bias, Tensor output, int n, int split) {
+        int k0 = firstChannel(split), k1 = firstChannel(split + 1);
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), perChannel = cg * taps.length;
+        int cFirst = (k0 / kg) * cg, cEnd = ((k1 - 1) / kg + 1) * cg;
+        float[][] arrays = ARRAYS.get();
+        float[] x = stageInput(arrays, input, n, cFirst, cEnd);
+        float[] flat = ensure(arrays, 1, (k1 - k0) * flatFloats);
+        for (int k : tiles[split].blockStarts()) {
+            int xAt = ((k / kg) * cg - cFirst) * channelFloats, out = (k - k0) * flatFloats, w0 = k * perChannel;
+            float b0 = bias == null ? 0f : bias[k], b1 = bias == null ? 0f : bias[k + 1];
+            float b2 = bias == null ? 0f : bias[k + 2], b3 = bias == null ? 0f : bias[k + 3];
+            int v = 0;
+            for (; v + 4 <= vectors; v += 4) {
+                FlatPlaneTiles.fourChannelsFourVectors(x, xAt + v * LANES, channelFloats, cg, taps, weights, w0, b0, b1,
+                        b2, b3, flat, out + v * LANES, flatFloats);
+            }
+            for (; v < vectors; v++) {
+                FlatPlaneTiles.fourChannelsOneVector(x, xAt + v * LANES, channelFloats, cg, taps, weights, w0, b0, b1,
+                        b2, b3, flat, out + v * LANES, flatFloats);
+            }
+        }
+        for (int k : tiles[split].singles()) { // a channel of a four-block that another task shares reads with a step
+            int xAt = ((k / kg) * cg - cFirst) * channelFloats, out = (k - k0) * flatFloats;
+            int w0 = FourChannelBlocks.weightBase(k, kg, perChannel), step = FourChannelBlocks.weightStride(k, kg);
+            float b = bias == null ? 0f : bias[k];
+            int v = 0;
+            for (; v + 4 <= vectors; v += 4) {
+                FlatPlaneTiles.oneChannelFourVectors(x, xAt + v * LANES, channelFloats, cg, taps, weights, w0, step, b,
+                        flat, out + v * LANES);
+            }
+            for (; v < vectors; v++) {
+                FlatPlaneTiles.oneChannelOneVector(x, xAt + v * LANES, channelFloats, cg, taps, weights, w0, step, b,
+                        flat, out + v * LANES);
+            }
+        }
+        // Compact the real columns of every flat row, then one bulk copy into the output planes.
+        int plane = g.outH() * g.outW();
+        float[] compact = ensure(arrays, 2, (k1 - k0) * plane);
+        for (int k = 0; k < k1 - k0; k++) {
+            for (int oh = 0; oh < g.outH(); oh++) {
+                System.arraycopy(flat, k * flatFloats + oh * pitch, compact, k * plane + oh * g.outW(), g.outW());
+            }
+        }
+        MemorySegment.copy(compact, 0, output.segment(), Tensor.FLOAT,
+                output.byteOffset() + ((long) n * g.k() + k0) * plane * Float.BYTES, (k1 - k0) * plane);
+    }
+
+    /**
+     * Adds batch item {@code n}'s weight gradients of the output channels of slice {@code split} to
+     * the lane-wise {@code partial} ({@code [k][c][t][lane]}, as {@link RowWeightGradient}) and,
+     * when not null, its bias gradients to {@code biasPartial} ({@code [k][lane]}).
+     */
+    void accumulateWeightGradient(Tensor input, Tensor gradOutput, int n, int split, float[] partial,
+                                  float[] biasPartial) {
+        int k0 = firstChannel(split), k1 = firstChannel(split + 1);
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
+        int cFirst = (k0 / kg) * cg, cEnd = ((k1 - 1) / kg + 1) * cg;
+        float[][] arrays = ARRAYS.get();
+        float[] x = stageInput(arrays, input, n, cFirst, cEnd);
+        float[] dy = stageGradient(arrays, gradOutput, n, k0, k1);
+        if (FlatPlaneTiles.finite(x, 0, (cEnd - cFirst) * channelFloats)) {
+            blockWeightGradients(x, dy, split, k0, cFirst, partial);
+            singleWeightGradients(x, dy, split, k0, cFirst, partial);
+        } else {
+            maskedWeightGradients(x, dy, k0, k1, cFirst, partial);
+        }
+        if (biasPartial != null) {
+            for (int k = k0; k < k1; k++) {
+                FlatPlaneTiles.sum(dy, (k - k0) * flatFloats, vectors, biasPartial, k * LANES);
+            }
+        }
+    }
+
+    // The tile loops are methods of their own, each a small compilation unit: inlined into one large
+    // method, the tiles pushed C2 past its inlining budget, and the vectors of the tiles it then
+    // left as calls were boxed (1.7 MB per call on the seed's second layer).
+
+    /** The four-channel blocks of slice {@code split}: four taps at a time, then one (finite inputs). */
+    private void blockWeightGradients(float[] x, float[] dy, int split, int k0, int cFirst, float[] partial) {
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), t = taps.length, channelStride = cg * t * LANES;
+        for (int k : tiles[split].blockStarts()) {
+            int firstChannel = (k / kg) * cg - cFirst, dyAt = (k - k0) * flatFloats;
+            for (int c = 0; c < cg; c++) {
+                int xAt = (firstChannel + c) * channelFloats, at = (k * cg + c) * t * LANES;
+                int i = 0;
+                for (; i + 4 <= t; i += 4) {
+                    FlatPlaneTiles.fourChannelsFourTaps(x, xAt, taps[i], taps[i + 1], taps[i + 2], taps[i + 3], dy,
+                            dyAt, flatFloats, vectors, partial, at + i * LANES, channelStride);
+                }
+                for (; i < t; i++) {
+                    FlatPlaneTiles.fourChannelsOneTap(x, xAt, taps[i], dy, dyAt, flatFloats, vectors, partial,
+                            at + i * LANES, channelStride);
+                }
+            }
+        }
+    }
+
+    /** The single channels of slice {@code split} (finite inputs). */
+    private void singleWeightGradients(float[] x, float[] dy, int split, int k0, int cFirst, float[] partial) {
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), t = taps.length;
+        for (int k : tiles[split].singles()) {
+            int firstChannel = (k / kg) * cg - cFirst, dyAt = (k - k0) * flatFloats;
+            for (int c = 0; c < cg; c++) {
+                int xAt = (firstChannel + c) * channelFloats, at = (k * cg + c) * t * LANES;
+                int i = 0;
+                for (; i + 4 <= t; i += 4) {
+                    FlatPlaneTiles.oneChannelFourTaps(x, xAt, taps[i], taps[i + 1], taps[i + 2], taps[i + 3], dy,
+                            dyAt, vectors, partial, at + i * LANES);
+                }
+                for (; i < t; i++) {
+                    FlatPlaneTiles.oneChannelOneTap(x, xAt, taps[i], dy, dyAt, vectors, partial, at + i * LANES);
+                }
+            }
+        }
+    }
+
+    /** Every weight of {@code [k0, k1)} tap by tap, the input masked: an item with an infinity or NaN. */
+    private void maskedWeightGradients(float[] x, float[] dy, int k0, int k1, int cFirst, float[] partial) {
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), t = taps.length;
+        for (int k = k0; k < k1; k++) { // 0 * Inf in a dropped column would be NaN
+            int firstChannel = (k / kg) * cg - cFirst, dyAt = (k - k0) * flatFloats;
+            for (int c = 0; c < cg; c++) {
+                for (int i = 0; i < t; i++) {
+                    FlatPlaneTiles.oneChannelOneTapMasked(x, (firstChannel + c) * channelFloats, taps[i], real, dy,
+                            dyAt, vectors, partial, ((k * cg + c) * t + i) * LANES);
+                }
+            }
+        }
+    }
+
+    /** Input channels {@code [c0, c1)} of item {@code n}, zero-padded, {@code channelFloats} apart. */
+    private float[] stageInput(float[][] arrays, Tensor input, int n, int c0, int c1) {
+        int plane = g.h() * g.w();
+        float[] staged = ensure(arrays, 0, (c1 - c0) * channelFloats);
+        Arrays.fill(staged, 0, (c1 - c0) * channelFloats, 0f);
+        long from = input.byteOffset() + ((long) n * g.c() + c0) * plane * Float.BYTES;
+        if (pitch == g.w() && g.padTop() == 0) { // no padding: each plane is one run
+            for (int c = 0; c < c1 - c0; c++) {
+                MemorySegment.copy(input.segment(), Tensor.FLOAT, from + (long) c * plane * Float.BYTES, staged,
+                        c * channelFloats, plane);
+            }
+            return staged;
+        }
+        float[] source = ensure(arrays, 2, (c1 - c0) * plane);
+        MemorySegment.copy(input.segment(), Tensor.FLOAT, from, source, 0, (c1 - c0) * plane);
+        for (int c = 0; c < c1 - c0; c++) {
+            for (int h = 0; h < g.h(); h++) {
+                System.arraycopy(source, c * plane + h * g.w(), staged,
+                        c * channelFloats + (h + g.padTop()) * pitch + g.padLeft(), g.w());
+            }
+        }
+        return staged;
+    }
+
+    /** Output-gradient planes {@code [k0, k1)} of item {@code n} as flat rows, zeros in the dropped columns. */
+    private float[] stageGradient(float[][] arrays, Tensor gradOutput, int n, int k0, int k1) {
+        int plane = g.outH() * g.outW();
+        float[] flat = ensure(arrays, 1, (k1 - k0) * flatFloats);
+        float[] source = ensure(arrays, 2, (k1 - k0) * plane);
+        MemorySegment.copy(gradOutput.segment(), Tensor.FLOAT,
+                gradOutput.byteOffset() + ((long) n * g.k() + k0) * plane * Float.BYTES, source, 0, (k1 - k0) * plane);
+        Arrays.fill(flat, 0, (k1 - k0) * flatFloats, 0f);
+        for (int k = 0; k < k1 - k0; k++) {
+            for (int oh = 0; oh < g.outH(); oh++) {
+                System.arraycopy(source, k * plane + oh * g.outW(), flat, k * flatFloats + oh * pitch, g.outW());
+            }
+        }
+        return flat;
+    }
+
+    private static float[] ensure(float[][] arrays, int slot, int length) {
+        if (arrays[slot].length < length) {
+            arrays[slot] = new float[length];
+        }
+        return arrays[slot];
+    }
+}

@@ -1,0 +1,310 @@
+package org.simdconv.conv.simd;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Register tiles of {@link FlatPlaneConvolution}: vectors run along a whole padded plane read as one
+ * flat row ({@code q = oh * pitch + ow}), so that a tap is a constant offset and every load is a
+ * full vector, with no row tails. All operands are heap arrays.
+ *
+ * <p>Forward, {@link #fourChannelsFourVectors}:
+ * {@code out[k][q] = b[k] + sum over c, t of w[k][c][t] * x[c][q + tap[t]]} for four output
+ * channels times four vectors of {@code q}: per (channel, tap) four input loads and four weight
+ * broadcasts feed sixteen FMAs. Sixteen accumulators and the operands take 21 of AVX-512's 32
+ * registers.
+ *
+ * <p>Backward-weights, {@link #fourChannelsFourTaps}:
+ * {@code dW[k][c][t] += sum over q of dy[k][q] * x[c][q + tap[t]]} for four output channels times
+ * four taps, summed lane by lane into the partials. The gradient is staged with zeros in the columns
+ * past each output row, so those lanes add exactly zero as long as the input is finite; an item
+ * with an infinite or NaN input ({@code 0 * Inf} would be NaN) takes a tile that also ANDs the input
+ * with the pattern of real columns ({@link #oneChannelOneTapMasked}).
+ *
+ * <p>Every output is summed in the same order (channel, tap) by every tile, so results do not depend
+ * on which tile or thread computed them.
+ */
+final class FlatPlaneTiles {
+
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    static final int LANES = SPECIES.length();
+    private static final VectorSpecies<Integer> BITS = SPECIES.withLanes(int.class);
+
+    private FlatPlaneTiles() {
+    }
+
+    private static FloatVector load(float[] a, int at) {
+        return FloatVector.fromArray(SPECIES, a, at);
+    }
+
+    /**
+     * Four output channels ({@code w} interleaved {@code [c][t][4]} from {@code w0}, biases from
+     * {@code b[k0..]} or zero) times four vectors from {@code q}; outputs to {@code out[j*outStride + q ...]}.
+     */
+    static void fourChannelsFourVectors(float[] x, int xAt, int channelFloats, int channels, int[] taps, float[] w,
+                                        int w0, float b0, float b1, float b2, float b3, float[] out, int outAt,
+                                        int outStride) {
+        FloatVector a00 = FloatVector.broadcast(SPECIES, b0), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = FloatVector.broadcast(SPECIES, b1), a11 = a10, a12 = a10, a13 = a10;
+        FloatVector a20 = FloatVector.broadcast(SPECIES, b2), a21 = a20, a22 = a20, a23 = a20;
+        FloatVector a30 = FloatVector.broadcast(SPECIES, b3), a31 = a30, a32 = a30, a33 = a30;
+        int u = w0;
+        for (int c = 0; c < channels; c++) {
+            int channel = xAt + c * channelFloats;
+            for (int tap : taps) {
+                int at = channel + tap;
+                FloatVector x0 = load(x, at), x1 = load(x, at + LANES);
+                FloatVector x2 = load(x, at + 2 * LANES), x3 = load(x, at + 3 * LANES);
+                FloatVector v = FloatVector.broadcast(SPECIES, w[u]);
+                a00 = x0.fma(v, a00);
+                a01 = x1.fma(v, a01);
+                a02 = x2.fma(v, a02);
+                a03 = x3.fma(v, a03);
+                v = FloatVector.broadcast(SPECIES, w[u + 1]);
+                a10 = x0.fma(v, a10);
+                a11 = x1.fma(v, a11);
+                a12 = x2.fma(v, a12);
+                a13 = x3.fma(v, a13);
+                v = FloatVector.broadcast(SPECIES, w[u + 2]);
+                a20 = x0.fma(v, a20);
+                a21 = x1.fma(v, a21);
+                a22 = x2.fma(v, a22);
+                a23 = x3.fma(v, a23);
+                v = FloatVector.broadcast(SPECIES, w[u + 3]);
+                a30 = x0.fma(v, a30);
+                a31 = x1.fma(v, a31);
+                a32 = x2.fma(v, a32);
+                a33 = x3.fma(v, a33);
+                u += 4;
+            }
+        }
+        int o1 = outAt + outStride, o2 = outAt + 2 * outStride, o3 = outAt + 3 * outStride;
+        a00.intoArray(out, outAt);
+        a01.intoArray(out, outAt + LANES);
+        a02.intoArray(out, outAt + 2 * LANES);
+        a03.intoArray(out, outAt + 3 * LANES);
+        a10.intoArray(out, o1);
+        a11.intoArray(out, o1 + LANES);
+        a12.intoArray(out, o1 + 2 * LANES);
+        a13.intoArray(out, o1 + 3 * LANES);
+        a20.intoArray(out, o2);
+        a21.intoArray(out, o2 + LANES);
+        a22.intoArray(out, o2 + 2 * LANES);
+        a23.intoArray(out, o2 + 3 * LANES);
+        a30.intoArray(out, o3);
+        a31.intoArray(out, o3 + LANES);
+        a32.intoArray(out, o3 + 2 * LANES);
+        a33.intoArray(out, o3 + 3 * LANES);
+    }
+
+    /** The last vectors of a plane: four channels of one vector. */
+    static void fourChannelsOneVector(float[] x, int xAt, int channelFloats, int channels, int[] taps, float[] w,
+                                      int w0, float b0, float b1, float b2, float b3, float[] out, int outAt,
+                                      int outStride) {
+        FloatVector a0 = FloatVector.broadcast(SPECIES, b0), a1 = FloatVector.broadcast(SPECIES, b1);
+        FloatVector a2 = FloatVector.broadcast(SPECIES, b2), a3 = FloatVector.broadcast(SPECIES, b3);
+        int u = w0;
+        for (int c = 0; c < channels; c++) {
+            int channel = xAt + c * channelFloats;
+            for (int tap : taps) {
+                FloatVector v = load(x, channel + tap);
+                a0 = v.fma(FloatVector.broadcast(SPECIES, w[u]), a0);
+                a1 = v.fma(FloatVector.broadcast(SPECIES, w[u + 1]), a1);
+                a2 = v.fma(FloatVector.broadcast(SPECIES, w[u + 2]), a2);
+                a3 = v.fma(FloatVector.broadcast(SPECIES, w[u + 3]), a3);
+                u += 4;
+            }
+        }
+        a0.intoArray(out, outAt);
+        a1.intoArray(out, outAt + outStride);
+        a2.intoArray(out, outAt + 2 * outStride);
+        a3.intoArray(out, outAt + 3 * outStride);
+    }
+
+    /**
+     * One output channel of four vectors; its weights are {@code w[w0 + i*step]} for
+     * {@code i = c*taps + t} ({@code step} 1 when plain, 4 inside an interleaved block).
+     */
+    static void oneChannelFourVectors(float[] x, int xAt, int channelFloats, int channels, int[] taps, float[] w,
+                                      int w0, int step, float bias, float[] out, int outAt) {
+        FloatVector a0 = FloatVector.broadcast(SPECIES, bias), a1 = a0, a2 = a0, a3 = a0;
+        int u = w0;
+        for (int c = 0; c < channels; c++) {
+            int channel = xAt + c * channelFloats;
+            for (int tap : taps) {
+                int at = channel + tap;
+                FloatVector v = FloatVector.broadcast(SPECIES, w[u]);
+                u += step;
+                a0 = load(x, at).fma(v, a0);
+                a1 = load(x, at + LANES).fma(v, a1);
+                a2 = load(x, at + 2 * LANES).fma(v, a2);
+                a3 = load(x, at + 3 * LANES).fma(v, a3);
+            }
+        }
+        a0.intoArray(out, outAt);
+        a1.intoArray(out, outAt + LANES);
+        a2.intoArray(out, outAt + 2 * LANES);
+        a3.intoArray(out, outAt + 3 * LANES);
+    }
+
+    /** One output channel of one vector, weights as in {@link #oneChannelFourVectors}. */
+    static void oneChannelOneVector(float[] x, int xAt, int channelFloats, int channels, int[] taps, float[] w,
+                                    int w0, int step, float bias, float[] out, int outAt) {
+        FloatVector a = FloatVector.broadcast(SPECIES, bias);
+        int u = w0;
+        for (int c = 0; c < channels; c++) {
+            int channel = xAt + c * channelFloats;
+            for (int tap : taps) {
+                a = load(x, channel + tap).fma(FloatVector.broadcast(SPECIES, w[u]), a);
+                u += step;
+            }
+        }
+        a.intoArray(out, outAt);
+    }
+
+    /**
+     * Backward-weights of four output channels (gradients {@code dy[dyAt + j*dyStride + q]}) times
+     * four taps of one input channel ({@code x[xAt + q + tap]}), over {@code vectors} vectors of
+     * {@code q}, into the partial lanes {@code partial[at + j*channelStride + i*lanes ...]}. For
+     * items whose input is finite (see {@link #oneChannelOneTapMasked} for the others).
+     */
+    static void fourChannelsFourTaps(float[] x, int xAt, int tap0, int tap1, int tap2, int tap3, float[] dy, int dyAt,
+                                     int dyStride, int vectors, float[] partial, int at, int channelStride) {
+        int p1 = at + channelStride, p2 = at + 2 * channelStride, p3 = at + 3 * channelStride;
+        FloatVector a00 = load(partial, at), a01 = load(partial, at + LANES);
+        FloatVector a02 = load(partial, at + 2 * LANES), a03 = load(partial, at + 3 * LANES);
+        FloatVector a10 = load(partial, p1), a11 = load(partial, p1 + LANES);
+        FloatVector a12 = load(partial, p1 + 2 * LANES), a13 = load(partial, p1 + 3 * LANES);
+        FloatVector a20 = load(partial, p2), a21 = load(partial, p2 + LANES);
+        FloatVector a22 = load(partial, p2 + 2 * LANES), a23 = load(partial, p2 + 3 * LANES);
+        FloatVector a30 = load(partial, p3), a31 = load(partial, p3 + LANES);
+        FloatVector a32 = load(partial, p3 + 2 * LANES), a33 = load(partial, p3 + 3 * LANES);
+        for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
+            FloatVector x0 = load(x, xAt + q + tap0), x1 = load(x, xAt + q + tap1);
+            FloatVector x2 = load(x, xAt + q + tap2), x3 = load(x, xAt + q + tap3);
+            FloatVector d = load(dy, dyAt + q);
+            a00 = d.fma(x0, a00);
+            a01 = d.fma(x1, a01);
+            a02 = d.fma(x2, a02);
+            a03 = d.fma(x3, a03);
+            d = load(dy, dyAt + dyStride + q);
+            a10 = d.fma(x0, a10);
+            a11 = d.fma(x1, a11);
+            a12 = d.fma(x2, a12);
+            a13 = d.fma(x3, a13);
+            d = load(dy, dyAt + 2 * dyStride + q);
+            a20 = d.fma(x0, a20);
+            a21 = d.fma(x1, a21);
+            a22 = d.fma(x2, a22);
+            a23 = d.fma(x3, a23);
+            d = load(dy, dyAt + 3 * dyStride + q);
+            a30 = d.fma(x0, a30);
+            a31 = d.fma(x1, a31);
+            a32 = d.fma(x2, a32);
+            a33 = d.fma(x3, a33);
+        }
+        a00.intoArray(partial, at);
+        a01.intoArray(partial, at + LANES);
+        a02.intoArray(partial, at + 2 * LANES);
+        a03.intoArray(partial, at + 3 * LANES);
+        a10.intoArray(partial, p1);
+        a11.intoArray(partial, p1 + LANES);
+        a12.intoArray(partial, p1 + 2 * LANES);
+        a13.intoArray(partial, p1 + 3 * LANES);
+        a20.intoArray(partial, p2);
+        a21.intoArray(partial, p2 + LANES);
+        a22.intoArray(partial, p2 + 2 * LANES);
+        a23.intoArray(partial, p2 + 3 * LANES);
+        a30.intoArray(partial, p3);
+        a31.intoArray(partial, p3 + LANES);
+        a32.intoArray(partial, p3 + 2 * LANES);
+        a33.intoArray(partial, p3 + 3 * LANES);
+    }
+
+    /** Four output channels, one tap: the taps the four-tap tile leaves (finite inputs). */
+    static void fourChannelsOneTap(float[] x, int xAt, int tap, float[] dy, int dyAt, int dyStride, int vectors,
+                                   float[] partial, int at, int channelStride) {
+        FloatVector a0 = load(partial, at), a1 = load(partial, at + channelStride);
+        FloatVector a2 = load(partial, at + 2 * channelStride), a3 = load(partial, at + 3 * channelStride);
+        for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
+            FloatVector v = load(x, xAt + q + tap);
+            a0 = load(dy, dyAt + q).fma(v, a0);
+            a1 = load(dy, dyAt + dyStride + q).fma(v, a1);
+            a2 = load(dy, dyAt + 2 * dyStride + q).fma(v, a2);
+            a3 = load(dy, dyAt + 3 * dyStride + q).fma(v, a3);
+        }
+        a0.intoArray(partial, at);
+        a1.intoArray(partial, at + channelStride);
+        a2.intoArray(partial, at + 2 * channelStride);
+        a3.intoArray(partial, at + 3 * channelStride);
+    }
+
+    /** One output channel, four taps, partials {@code partial[at + i*lanes ...]} (finite inputs). */
+    static void oneChannelFourTaps(float[] x, int xAt, int tap0, int tap1, int tap2, int tap3, float[] dy, int dyAt,
+                                   int vectors, float[] partial, int at) {
+        FloatVector a0 = load(partial, at), a1 = load(partial, at + LANES);
+        FloatVector a2 = load(partial, at + 2 * LANES), a3 = load(partial, at + 3 * LANES);
+        for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
+            FloatVector d = load(dy, dyAt + q);
+            a0 = d.fma(load(x, xAt + q + tap0), a0);
+            a1 = d.fma(load(x, xAt + q + tap1), a1);
+            a2 = d.fma(load(x, xAt + q + tap2), a2);
+            a3 = d.fma(load(x, xAt + q + tap3), a3);
+        }
+        a0.intoArray(partial, at);
+        a1.intoArray(partial, at + LANES);
+        a2.intoArray(partial, at + 2 * LANES);
+        a3.intoArray(partial, at + 3 * LANES);
+    }
+
+    /** One output channel, one tap (finite inputs). */
+    static void oneChannelOneTap(float[] x, int xAt, int tap, float[] dy, int dyAt, int vectors, float[] partial,
+                                 int at) {
+        FloatVector a = load(partial, at);
+        for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
+            a = load(dy, dyAt + q).fma(load(x, xAt + q + tap), a);
+        }
+        a.intoArray(partial, at);
+    }
+
+    /**
+     * One output channel, one tap, the input ANDed with the pattern of real columns: for an item
+     * with an infinite or NaN input, whose dropped columns would otherwise give {@code 0 * Inf = NaN}.
+     * (The mask in the four-by-four tile made C2 give up inlining part of it, and box its vectors.)
+     */
+    static void oneChannelOneTapMasked(float[] x, int xAt, int tap, int[] real, float[] dy, int dyAt, int vectors,
+                                       float[] partial, int at) {
+        FloatVector a = load(partial, at);
+        for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
+            FloatVector v = load(x, xAt + q + tap).reinterpretAsInts().and(IntVector.fromArray(BITS, real, q))
+                    .reinterpretAsFloats();
+            a = load(dy, dyAt + q).fma(v, a);
+        }
+        a.intoArray(partial, at);
+    }
+
+    /** True when {@code x[from .. from + count)} holds no infinity and no NaN. */
+    static boolean finite(float[] x, int from, int count) {
+        FloatVector zeros = FloatVector.zero(SPECIES);
+        int i = 0;
+        for (int end = from + count - count % LANES; from + i < end; i += LANES) {
+            zeros = load(x, from + i).fma(zeros, zeros); // x * 0 + 0 is 0 for every finite x, NaN otherwise
+        }
+        for (int j = from + i; j < from + count; j++) {
+            if (!Float.isFinite(x[j])) {
+                return false;
+            }
+        }
+        return !zeros.test(jdk.incubator.vector.VectorOperators.IS_NAN).anyTrue();
+    }
+
+    /** {@code partial[at ...] += dy[from .. from + vectors*lanes)}, lane by lane: a bias gradient's share. */
+    static void sum(float[] dy, int from, int vectors, float[] partial, int at) {
+        FloatVector a = load(partial, at);
+        for (int i = 0, q = from; i < vectors; i++, q += LANES) {
+            a = a.add(load(dy, q));
+        }
+        a.intoArray(partial, at);
+    }
+}
