@@ -103,7 +103,7 @@ class ChannelBlockedLayoutTest {
     @CsvSource({"0,9,1", "3,10,2", "5,7,3", "1,35,2", "0,32,1"})
     void groupedStagingPutsFourBlocksInEveryPixel(int missing, int w, int strideW) {
         int group = BlockedDirectConvolution.GROUP;
-        assertStagedAsLaidOut(2 * group * LANES - missing, w, strideW, group);
+        assertStagedAsLaidOut(2 * group * LANES - Math.min(missing, LANES - 1), w, strideW, group); // a partial last block
     }
 
     /**
