@@ -18,7 +18,8 @@ import org.simdconv.conv.simd.DepthwiseTiles.TapList;
  * borders and never read from a padded copy:
  * <ol>
  *   <li>the interior columns (every kernel column inside the input) of every row, eight pixels at a
- *       time at stride 1 and then four, with the kernel rows clipped per row;</li>
+ *       time at stride 1 (sharing each input load between the taps of a row when the kernel is
+ *       three columns wide) and then four, with the kernel rows clipped per row;</li>
  *   <li>the other columns (borders, and interior columns that did not fill a tile), four interior
  *       rows at a time, with the kernel columns clipped per column;</li>
  *   <li>the pixels left (corners), one at a time, clipped both ways.</li>
@@ -80,6 +81,8 @@ final class DepthwisePlane {
     void run(float[] in, float[] w, int w0, MemorySegment out, long outPlane, MemorySegment starts, long start) {
         Start first = new Start(starts == null ? out : starts, starts == null, start);
         int step = p.strideW() * LANES;
+        boolean threeColumns = DepthwiseTiles.THIRTY_TWO_REGISTERS && p.s() == 3 && p.strideW() == 1
+                && p.dilationW() == 1;
         long outStep = grid.strideW() * PIXEL_BYTES;
         long startStep = first.fromOutput() ? outStep : 0;
         for (int oh = 0; oh < p.outH(); oh++) {
@@ -87,6 +90,13 @@ final class DepthwisePlane {
             int inRow = inAt(oh, 0);
             long outRow = outAt(outPlane, oh, 0);
             int ow = p.firstInteriorColumn();
+            if (threeColumns) {
+                int tiles = (rowTilesEnd - ow) / DENSE_PIXELS;
+                long outAt = outRow + ow * outStep;
+                DepthwiseTiles.eightPixelsThreeColumns(in, inRow + ow * step, p.dilationH() * p.inW() * LANES, p.firstRow(oh),
+                        p.endRow(oh), w, w0, tiles, first.segment(), first.at(outAt), startStep, out, outAt, outStep);
+                ow += tiles * DENSE_PIXELS;
+            }
             for (; step == LANES && ow + DENSE_PIXELS <= rowTilesEnd; ow += DENSE_PIXELS) {
                 long outAt = outRow + ow * outStep;
                 DepthwiseTiles.eightPixels(in, inRow + ow * step, taps, from, to, w, w0, first.segment(),
