@@ -133,8 +133,31 @@ class SimdMatchesScalarTest {
         }
     }
 
+    /**
+     * Depthwise layers, whose kernel has tiles of its own for 3x3 kernels at stride 1 (MobileNet's
+     * layer: shared input loads in forward, all nine taps in one sweep in backward-weights) besides
+     * the general ones: channel tails, padding 0 to 2 (so the interior where every tap lies inside
+     * is large, thin or empty), planes narrower than a tile, stride 2, dilation and a 5x5 kernel.
+     */
+    static List<ConvCase> depthwiseCases() {
+        Conv2dOptions d = Conv2dOptions.defaults();
+        return List.of(depthwise(2, 20, 28, 28, 3, d.withPadding(Padding.of(1))),
+                depthwise(1, 16, 9, 21, 3, d.withPadding(Padding.of(1))),
+                depthwise(3, 5, 12, 17, 3, d),
+                depthwise(1, 33, 6, 40, 3, d.withPadding(Padding.of(2))),
+                depthwise(2, 7, 3, 3, 3, d.withPadding(Padding.of(1))),
+                depthwise(1, 17, 2, 9, 3, d.withPadding(Padding.of(1, 0, 2, 1))),
+                depthwise(2, 18, 15, 14, 3, d.withStride(2).withPadding(Padding.of(1))),
+                depthwise(1, 9, 13, 19, 3, d.withDilation(2).withPadding(Padding.of(2))),
+                depthwise(1, 24, 11, 12, 5, d.withPadding(Padding.of(2))));
+    }
+
+    private static ConvCase depthwise(int n, int c, int h, int w, int k, Conv2dOptions options) {
+        return new ConvCase(new int[] {n, c, h, w}, new int[] {c, 1, k, k}, options.withGroups(c));
+    }
+
     @ParameterizedTest
-    @MethodSource("integerCases")
+    @MethodSource({"integerCases", "depthwiseCases"})
     void everyPassIsExactOnSmallIntegers(ConvCase c) {
         Conv2dGeometry g = c.geometry();
         Conv2d scalar = Conv2d.create(c.options()).withImplementation(Implementation.SCALAR);

@@ -11,7 +11,8 @@ import org.simdconv.conv.Conv2dGeometry;
  * tap]}. Three neighbouring taps of a kernel row share one sweep over the columns where all three
  * are inside ({@link DepthwiseTiles#threeTaps}: each output-gradient vector loaded once feeds three
  * FMAs); the columns left at the borders, and taps that do not make a group of three, are swept
- * one tap at a time ({@link DepthwiseTiles#tapGradient}).
+ * one tap at a time ({@link DepthwiseTiles#tapGradient}). A 3x3 kernel at stride 1 sweeps all nine
+ * taps at once over the pixels where they all lie inside ({@link DepthwiseTiles#nineTaps}).
  */
 final class DepthwiseWeightGradient {
 
@@ -20,9 +21,13 @@ final class DepthwiseWeightGradient {
 
     private final Conv2dGeometry g;
     private final int[] firstRow, rows, firstColumn, columns;
+    /** A 3x3 kernel at stride 1 and dilation 1, with the registers for {@link DepthwiseTiles#nineTaps}. */
+    private final boolean nineTaps;
 
     DepthwiseWeightGradient(Conv2dGeometry g) {
         this.g = g;
+        this.nineTaps = DepthwiseTiles.THIRTY_TWO_REGISTERS && g.r() == 3 && g.s() == 3 && g.strideH() == 1
+                && g.strideW() == 1 && g.dilationH() == 1 && g.dilationW() == 1;
         int taps = g.r() * g.s();
         firstRow = new int[taps];
         rows = new int[taps];
@@ -54,6 +59,10 @@ final class DepthwiseWeightGradient {
      * staged input and output-gradient planes.
      */
     void accumulate(float[] in, float[] gradOut, float[] partial, int at) {
+        if (nineTaps) {
+            accumulateNineTaps(in, gradOut, partial, at);
+            return;
+        }
         for (int i = 0; i < g.r(); i++) {
             int j = 0;
             for (; j + TAPS <= g.s(); j += TAPS) {
@@ -79,6 +88,47 @@ final class DepthwiseWeightGradient {
                 sweep(in, gradOut, partial, at, i, j, firstColumn[t], end(t));
             }
         }
+    }
+
+    /**
+     * A 3x3 kernel at stride 1: the pixels where all nine taps lie inside the input in one sweep
+     * ({@link DepthwiseTiles#nineTaps}), then each tap alone over the rest of its rectangle (the
+     * bands above and below that interior, and the columns beside it).
+     */
+    private void accumulateNineTaps(float[] in, float[] gradOut, float[] partial, int at) {
+        int oh0 = 0, oh1 = g.outH(), ow0 = 0, ow1 = g.outW();
+        for (int t = 0; t < 9; t++) {
+            oh0 = Math.max(oh0, firstRow[t]);
+            oh1 = Math.min(oh1, firstRow[t] + rows[t]);
+            ow0 = Math.max(ow0, firstColumn[t]);
+            ow1 = Math.min(ow1, end(t));
+        }
+        if (oh1 <= oh0 || ow1 <= ow0) { // no pixel reads all nine taps: each tap on its own
+            for (int t = 0; t < 9; t++) {
+                rectangle(in, gradOut, partial, at, t, firstRow[t], firstRow[t] + rows[t], firstColumn[t], end(t));
+            }
+            return;
+        }
+        DepthwiseTiles.nineTaps(in, inAt(0, 0, oh0, ow0), g.w() * LANES, gradOut, gradAt(oh0, ow0), g.outW() * LANES,
+                oh1 - oh0, ow1 - ow0, partial, at);
+        for (int t = 0; t < 9; t++) {
+            int rowEnd = firstRow[t] + rows[t];
+            rectangle(in, gradOut, partial, at, t, firstRow[t], oh0, firstColumn[t], end(t));
+            rectangle(in, gradOut, partial, at, t, oh1, rowEnd, firstColumn[t], end(t));
+            rectangle(in, gradOut, partial, at, t, oh0, oh1, firstColumn[t], ow0);
+            rectangle(in, gradOut, partial, at, t, oh0, oh1, ow1, end(t));
+        }
+    }
+
+    /** Tap {@code t} alone over output rows {@code [oh0, oh1)} and columns {@code [ow0, ow1)}. */
+    private void rectangle(float[] in, float[] gradOut, float[] partial, int at, int t, int oh0, int oh1, int ow0,
+                           int ow1) {
+        if (oh1 <= oh0 || ow1 <= ow0) {
+            return;
+        }
+        DepthwiseTiles.tapGradient(in, inAt(t / g.s(), t % g.s(), oh0, ow0), g.strideH() * g.w() * LANES,
+                g.strideW() * LANES, gradOut, gradAt(oh0, ow0), g.outW() * LANES, oh1 - oh0, ow1 - ow0, partial,
+                at + t * LANES);
     }
 
     /** One past the last output column of tap {@code t}. */
