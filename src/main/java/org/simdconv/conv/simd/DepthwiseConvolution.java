@@ -3,6 +3,7 @@ package org.simdconv.conv.simd;
 import static org.simdconv.conv.simd.BlockedTiles.LANES;
 import static org.simdconv.conv.simd.DepthwiseTiles.PIXEL_BYTES;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.List;
@@ -27,9 +28,10 @@ import org.simdconv.tensor.Tensor;
  *       dy[c][oh][ow] * in[c][oh*sh + r*dh - pt][ow*sw + s*dw - pl]}, {@code db[c] = sum of dy[c]}.</li>
  * </ul>
  * A task is one (batch item, block) pair, whose planes are small enough to stay in L1/L2 while all
- * the taps pass over them. Each task stages its input planes into heap arrays (converting them from
- * NCHW on the way when the tensors are NCHW); its output plane is the caller's tensor, or with NCHW
- * tensors a pooled blocked workspace converted back right after, while it is in cache.
+ * the taps pass over them. Forward and backward-data stage their input plane into a heap array
+ * (converting it from NCHW on the way when the tensors are NCHW); backward-weights reads blocked
+ * planes in place ({@link DepthwiseTiles} says why). The output plane is the caller's tensor, or
+ * with NCHW tensors a pooled blocked workspace converted back right after, while it is in cache.
  */
 final class DepthwiseConvolution {
 
@@ -71,6 +73,35 @@ final class DepthwiseConvolution {
             BlockedConversion.toBlockedPlane(layout, t.segment(), t.byteOffset(), n, cb, staged[slot]);
         }
         return staged[slot];
+    }
+
+    /** Each thread's two native planes for backward-weights on NCHW tensors (input and output gradient). */
+    private static final ThreadLocal<MemorySegment[]> PLANES =
+            ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL, MemorySegment.NULL});
+
+    /**
+     * Block {@code cb} of item {@code n} of {@code t} for the weight-gradient tiles, which read it
+     * where it lies: returns the byte where the plane starts in {@link #planeSegment}, the caller's
+     * tensor itself when it is blocked (no copy), else this thread's native plane {@code slot}
+     * holding the converted NCHW block.
+     */
+    private static long planeAt(Tensor t, ChannelBlockedLayout layout, boolean blocked, int n, int cb, int slot) {
+        int floats = (int) (layout.itemBytes() / layout.blocks() / Float.BYTES);
+        if (blocked) {
+            return t.byteOffset() + ((long) n * layout.blocks() + cb) * floats * Float.BYTES;
+        }
+        float[] converted = stage(t, layout, false, n, cb, slot);
+        MemorySegment[] planes = PLANES.get();
+        if (planes[slot].byteSize() < (long) floats * Float.BYTES) {
+            planes[slot] = Arena.ofAuto().allocate((long) floats * Float.BYTES, Tensor.ALIGNMENT);
+        }
+        MemorySegment.copy(converted, 0, planes[slot], Tensor.FLOAT, 0, floats);
+        return 0;
+    }
+
+    /** The segment of the plane {@link #planeAt} placed. */
+    private static MemorySegment planeSegment(Tensor t, boolean blocked, int slot) {
+        return blocked ? t.segment() : PLANES.get()[slot];
     }
 
     private DepthwisePlane forwardPlan(Conv2dGeometry g) {
@@ -184,10 +215,13 @@ final class DepthwiseConvolution {
                 float[] partial = partials[chunk];
                 for (int n = WorkSplit.start(g.n(), chunks, chunk); n < WorkSplit.start(g.n(), chunks, chunk + 1); n++) {
                     for (int cb = kb0; cb < kb1; cb++) {
-                        float[] in = stage(input, x, blockedTensors, n, cb, 0);
-                        float[] grad = stage(gradOutput, dy, blockedTensors, n, cb, 1);
-                        rectangles.accumulate(in, grad, partial, cb * perBlock);
-                        DepthwiseTiles.sum(grad, 0, g.outH() * g.outW(), partial, cb * perBlock + taps * LANES);
+                        long in = planeAt(input, x, blockedTensors, n, cb, 0);
+                        long grad = planeAt(gradOutput, dy, blockedTensors, n, cb, 1);
+                        MemorySegment gradPlanes = planeSegment(gradOutput, blockedTensors, 1);
+                        rectangles.accumulate(planeSegment(input, blockedTensors, 0), in, gradPlanes, grad, partial,
+                                cb * perBlock);
+                        DepthwiseTiles.sum(gradPlanes, grad, 0, g.outH() * g.outW(), partial,
+                                cb * perBlock + taps * LANES);
                     }
                 }
             });

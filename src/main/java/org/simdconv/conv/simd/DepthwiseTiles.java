@@ -24,8 +24,14 @@ import jdk.incubator.vector.FloatVector;
  * add the taps in the order of the tap list, kernel-row-major for every tile, so results do not
  * depend on how pixels are cut into tiles or tasks.
  *
- * <p>Inputs are read from heap arrays, one staged plane each; outputs, loaded and stored once per
- * tile, stay on segments. Input offsets are array indices, output offsets bytes. Entry {@code t}
+ * <p>The forward and backward-data tiles read their input from heap arrays, one staged plane each
+ * (reading the planes from segments measured 1.6 to 1.8 times slower in these tiles); outputs,
+ * loaded and stored once per tile, stay on segments. The weight-gradient tiles read both planes
+ * where they lie, from a byte {@code base} of a segment (the caller's blocked tensor, or a staged
+ * copy of an NCHW one): MobileNet's layer reads 12.8 MB, more than this machine's share of L3, and
+ * copying every plane into an array first (at 10 GB/s) took longer than the FMAs, which direct
+ * loads overlap with the reads (2.1 to 1.2 ms a pass on one thread). Input offsets are float
+ * indices, output offsets bytes. Entry {@code t}
  * of a {@link TapList} reads the input at {@code offsets[t]} from a pixel's tap (0, 0) and the
  * weights at {@code w[w0 + weights[t]]}.
  */
@@ -188,25 +194,25 @@ final class DepthwiseTiles {
      * summed in a fixed order. {@code inAt} and {@code gradAt} address the rectangle's first pixel;
      * rows are {@code inRow} and {@code gradRow} bytes apart, columns {@code inStep} and one vector.
      */
-    static void tapGradient(float[] in, int inAt, int inRow, int inStep, float[] gradOut, int gradAt, int gradRow,
+    static void tapGradient(MemorySegment in, long inBase, int inAt, int inRow, int inStep, MemorySegment gradOut, long gradBase, int gradAt, int gradRow,
                             int rows, int columns, float[] partial, int at) {
         FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
         for (int y = 0; y < rows; y++) {
             int x = inAt + y * inRow, d = gradAt + y * gradRow;
             int c = 0;
             for (; c + PIXELS <= columns; c += PIXELS) {
-                a0 = FloatVector.fromArray(SPECIES, gradOut, d).fma(FloatVector.fromArray(SPECIES, in, x), a0);
-                a1 = FloatVector.fromArray(SPECIES, gradOut, d + LANES)
-                        .fma(FloatVector.fromArray(SPECIES, in, x + inStep), a1);
-                a2 = FloatVector.fromArray(SPECIES, gradOut, d + 2 * LANES)
-                        .fma(FloatVector.fromArray(SPECIES, in, x + 2 * inStep), a2);
-                a3 = FloatVector.fromArray(SPECIES, gradOut, d + 3 * LANES)
-                        .fma(FloatVector.fromArray(SPECIES, in, x + 3 * inStep), a3);
+                a0 = get(gradOut, gradBase, d).fma(get(in, inBase, x), a0);
+                a1 = get(gradOut, gradBase, d + LANES)
+                        .fma(get(in, inBase, x + inStep), a1);
+                a2 = get(gradOut, gradBase, d + 2 * LANES)
+                        .fma(get(in, inBase, x + 2 * inStep), a2);
+                a3 = get(gradOut, gradBase, d + 3 * LANES)
+                        .fma(get(in, inBase, x + 3 * inStep), a3);
                 x += PIXELS * inStep;
                 d += PIXELS * LANES;
             }
             for (; c < columns; c++) {
-                a0 = FloatVector.fromArray(SPECIES, gradOut, d).fma(FloatVector.fromArray(SPECIES, in, x), a0);
+                a0 = get(gradOut, gradBase, d).fma(get(in, inBase, x), a0);
                 x += inStep;
                 d += LANES;
             }
@@ -221,29 +227,29 @@ final class DepthwiseTiles {
      * time. Added to {@code partial[at ..]}, {@code [at + lanes ..]} and {@code [at + 2*lanes ..]};
      * offsets as in {@link #tapGradient}.
      */
-    static void threeTaps(float[] in, int inAt, int inRow, int inStep, int tapStep, float[] gradOut, int gradAt,
+    static void threeTaps(MemorySegment in, long inBase, int inAt, int inRow, int inStep, int tapStep, MemorySegment gradOut, long gradBase, int gradAt,
                           int gradRow, int rows, int columns, float[] partial, int at) {
         FloatVector a0 = FloatVector.zero(SPECIES), b0 = a0, c0 = a0, a1 = a0, b1 = a0, c1 = a0;
         for (int y = 0; y < rows; y++) {
             int x = inAt + y * inRow, d = gradAt + y * gradRow;
             int c = 0;
             for (; c + 2 <= columns; c += 2) {
-                FloatVector d0 = FloatVector.fromArray(SPECIES, gradOut, d);
-                FloatVector d1 = FloatVector.fromArray(SPECIES, gradOut, d + LANES);
-                a0 = d0.fma(FloatVector.fromArray(SPECIES, in, x), a0);
-                b0 = d0.fma(FloatVector.fromArray(SPECIES, in, x + tapStep), b0);
-                c0 = d0.fma(FloatVector.fromArray(SPECIES, in, x + 2 * tapStep), c0);
-                a1 = d1.fma(FloatVector.fromArray(SPECIES, in, x + inStep), a1);
-                b1 = d1.fma(FloatVector.fromArray(SPECIES, in, x + inStep + tapStep), b1);
-                c1 = d1.fma(FloatVector.fromArray(SPECIES, in, x + inStep + 2 * tapStep), c1);
+                FloatVector d0 = get(gradOut, gradBase, d);
+                FloatVector d1 = get(gradOut, gradBase, d + LANES);
+                a0 = d0.fma(get(in, inBase, x), a0);
+                b0 = d0.fma(get(in, inBase, x + tapStep), b0);
+                c0 = d0.fma(get(in, inBase, x + 2 * tapStep), c0);
+                a1 = d1.fma(get(in, inBase, x + inStep), a1);
+                b1 = d1.fma(get(in, inBase, x + inStep + tapStep), b1);
+                c1 = d1.fma(get(in, inBase, x + inStep + 2 * tapStep), c1);
                 x += 2 * inStep;
                 d += 2 * LANES;
             }
             if (c < columns) {
-                FloatVector d0 = FloatVector.fromArray(SPECIES, gradOut, d);
-                a0 = d0.fma(FloatVector.fromArray(SPECIES, in, x), a0);
-                b0 = d0.fma(FloatVector.fromArray(SPECIES, in, x + tapStep), b0);
-                c0 = d0.fma(FloatVector.fromArray(SPECIES, in, x + 2 * tapStep), c0);
+                FloatVector d0 = get(gradOut, gradBase, d);
+                a0 = d0.fma(get(in, inBase, x), a0);
+                b0 = d0.fma(get(in, inBase, x + tapStep), b0);
+                c0 = d0.fma(get(in, inBase, x + 2 * tapStep), c0);
             }
         }
         a0.add(a1).add(FloatVector.fromArray(SPECIES, partial, at)).intoArray(partial, at);
@@ -260,7 +266,7 @@ final class DepthwiseTiles {
      * {@code inRow} and {@code gradRow} are floats between rows; added to
      * {@code partial[at + tap*lanes ..]} for the nine taps in row-major order.
      */
-    static void nineTaps(float[] in, int inAt, int inRow, float[] gradOut, int gradAt, int gradRow, int rows,
+    static void nineTaps(MemorySegment in, long inBase, int inAt, int inRow, MemorySegment gradOut, long gradBase, int gradAt, int gradRow, int rows,
                          int columns, float[] partial, int at) {
         FloatVector a00 = FloatVector.fromArray(SPECIES, partial, at);
         FloatVector a01 = FloatVector.fromArray(SPECIES, partial, at + LANES);
@@ -273,14 +279,14 @@ final class DepthwiseTiles {
         FloatVector a22 = FloatVector.fromArray(SPECIES, partial, at + 8 * LANES);
         for (int y = 0; y < rows; y++) {
             int x0 = inAt + y * inRow, x1 = x0 + inRow, x2 = x1 + inRow, d = gradAt + y * gradRow;
-            FloatVector u0 = FloatVector.fromArray(SPECIES, in, x0), v0 = FloatVector.fromArray(SPECIES, in, x0 + LANES);
-            FloatVector u1 = FloatVector.fromArray(SPECIES, in, x1), v1 = FloatVector.fromArray(SPECIES, in, x1 + LANES);
-            FloatVector u2 = FloatVector.fromArray(SPECIES, in, x2), v2 = FloatVector.fromArray(SPECIES, in, x2 + LANES);
+            FloatVector u0 = get(in, inBase, x0), v0 = get(in, inBase, x0 + LANES);
+            FloatVector u1 = get(in, inBase, x1), v1 = get(in, inBase, x1 + LANES);
+            FloatVector u2 = get(in, inBase, x2), v2 = get(in, inBase, x2 + LANES);
             for (int c = 0; c < columns; c++, x0 += LANES, x1 += LANES, x2 += LANES, d += LANES) {
-                FloatVector g = FloatVector.fromArray(SPECIES, gradOut, d);
-                FloatVector n0 = FloatVector.fromArray(SPECIES, in, x0 + 2 * LANES);
-                FloatVector n1 = FloatVector.fromArray(SPECIES, in, x1 + 2 * LANES);
-                FloatVector n2 = FloatVector.fromArray(SPECIES, in, x2 + 2 * LANES);
+                FloatVector g = get(gradOut, gradBase, d);
+                FloatVector n0 = get(in, inBase, x0 + 2 * LANES);
+                FloatVector n1 = get(in, inBase, x1 + 2 * LANES);
+                FloatVector n2 = get(in, inBase, x2 + 2 * LANES);
                 a00 = g.fma(u0, a00);
                 a01 = g.fma(v0, a01);
                 a02 = g.fma(n0, a02);
@@ -310,23 +316,28 @@ final class DepthwiseTiles {
     }
 
     /** Adds the sum of {@code pixels} consecutive pixels from {@code at} to {@code partial[to .. to + lanes)}. */
-    static void sum(float[] gradOut, int at, int pixels, float[] partial, int to) {
+    static void sum(MemorySegment gradOut, long gradBase, int at, int pixels, float[] partial, int to) {
         FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
         int p = 0;
         for (; p + PIXELS <= pixels; p += PIXELS) {
             int d = at + p * LANES;
-            a0 = a0.add(FloatVector.fromArray(SPECIES, gradOut, d));
-            a1 = a1.add(FloatVector.fromArray(SPECIES, gradOut, d + LANES));
-            a2 = a2.add(FloatVector.fromArray(SPECIES, gradOut, d + 2 * LANES));
-            a3 = a3.add(FloatVector.fromArray(SPECIES, gradOut, d + 3 * LANES));
+            a0 = a0.add(get(gradOut, gradBase, d));
+            a1 = a1.add(get(gradOut, gradBase, d + LANES));
+            a2 = a2.add(get(gradOut, gradBase, d + 2 * LANES));
+            a3 = a3.add(get(gradOut, gradBase, d + 3 * LANES));
         }
         for (; p < pixels; p++) {
-            a0 = a0.add(FloatVector.fromArray(SPECIES, gradOut, at + p * LANES));
+            a0 = a0.add(get(gradOut, gradBase, at + p * LANES));
         }
         a0.add(a1).add(a2.add(a3)).add(FloatVector.fromArray(SPECIES, partial, to)).intoArray(partial, to);
     }
 
     private static FloatVector load(MemorySegment s, long at) {
         return FloatVector.fromMemorySegment(SPECIES, s, at, ORDER);
+    }
+
+    /** The vector at float index {@code index} of a plane that starts at byte {@code base} of {@code s}. */
+    private static FloatVector get(MemorySegment s, long base, int index) {
+        return FloatVector.fromMemorySegment(SPECIES, s, base + (long) index * Float.BYTES, ORDER);
     }
 }

@@ -2,6 +2,7 @@ package org.simdconv.conv.simd;
 
 import static org.simdconv.conv.simd.BlockedTiles.LANES;
 
+import java.lang.foreign.MemorySegment;
 import org.simdconv.conv.Conv2dGeometry;
 
 /**
@@ -58,9 +59,9 @@ final class DepthwiseWeightGradient {
      * Adds one item's weight gradient of one block to {@code partial[at + tap*lanes ..]}, from its
      * staged input and output-gradient planes.
      */
-    void accumulate(float[] in, float[] gradOut, float[] partial, int at) {
+    void accumulate(MemorySegment in, long inBase, MemorySegment gradOut, long gradBase, float[] partial, int at) {
         if (nineTaps) {
-            accumulateNineTaps(in, gradOut, partial, at);
+            accumulateNineTaps(in, inBase, gradOut, gradBase, partial, at);
             return;
         }
         for (int i = 0; i < g.r(); i++) {
@@ -71,21 +72,21 @@ final class DepthwiseWeightGradient {
                 int hi = Math.min(end(t), Math.min(end(t + 1), end(t + 2)));
                 if (rows[t] == 0 || hi <= lo) { // rows are those of the kernel row, the same for all three
                     for (int k = 0; k < TAPS; k++) {
-                        sweep(in, gradOut, partial, at, i, j + k, firstColumn[t + k], end(t + k));
+                        sweep(in, inBase, gradOut, gradBase, partial, at, i, j + k, firstColumn[t + k], end(t + k));
                     }
                     continue;
                 }
-                DepthwiseTiles.threeTaps(in, inAt(i, j, firstRow[t], lo), g.strideH() * g.w() * LANES,
-                        g.strideW() * LANES, g.dilationW() * LANES, gradOut, gradAt(firstRow[t], lo),
+                DepthwiseTiles.threeTaps(in, inBase, inAt(i, j, firstRow[t], lo), g.strideH() * g.w() * LANES,
+                        g.strideW() * LANES, g.dilationW() * LANES, gradOut, gradBase, gradAt(firstRow[t], lo),
                         g.outW() * LANES, rows[t], hi - lo, partial, at + t * LANES);
                 for (int k = 0; k < TAPS; k++) {
-                    sweep(in, gradOut, partial, at, i, j + k, firstColumn[t + k], lo);
-                    sweep(in, gradOut, partial, at, i, j + k, hi, end(t + k));
+                    sweep(in, inBase, gradOut, gradBase, partial, at, i, j + k, firstColumn[t + k], lo);
+                    sweep(in, inBase, gradOut, gradBase, partial, at, i, j + k, hi, end(t + k));
                 }
             }
             for (; j < g.s(); j++) {
                 int t = i * g.s() + j;
-                sweep(in, gradOut, partial, at, i, j, firstColumn[t], end(t));
+                sweep(in, inBase, gradOut, gradBase, partial, at, i, j, firstColumn[t], end(t));
             }
         }
     }
@@ -95,7 +96,7 @@ final class DepthwiseWeightGradient {
      * ({@link DepthwiseTiles#nineTaps}), then each tap alone over the rest of its rectangle (the
      * bands above and below that interior, and the columns beside it).
      */
-    private void accumulateNineTaps(float[] in, float[] gradOut, float[] partial, int at) {
+    private void accumulateNineTaps(MemorySegment in, long inBase, MemorySegment gradOut, long gradBase, float[] partial, int at) {
         int oh0 = 0, oh1 = g.outH(), ow0 = 0, ow1 = g.outW();
         for (int t = 0; t < 9; t++) {
             oh0 = Math.max(oh0, firstRow[t]);
@@ -105,29 +106,30 @@ final class DepthwiseWeightGradient {
         }
         if (oh1 <= oh0 || ow1 <= ow0) { // no pixel reads all nine taps: each tap on its own
             for (int t = 0; t < 9; t++) {
-                rectangle(in, gradOut, partial, at, t, firstRow[t], firstRow[t] + rows[t], firstColumn[t], end(t));
+                rectangle(in, inBase, gradOut, gradBase, partial, at, t, firstRow[t], firstRow[t] + rows[t],
+                        firstColumn[t], end(t));
             }
             return;
         }
-        DepthwiseTiles.nineTaps(in, inAt(0, 0, oh0, ow0), g.w() * LANES, gradOut, gradAt(oh0, ow0), g.outW() * LANES,
-                oh1 - oh0, ow1 - ow0, partial, at);
+        DepthwiseTiles.nineTaps(in, inBase, inAt(0, 0, oh0, ow0), g.w() * LANES, gradOut, gradBase, gradAt(oh0, ow0),
+                g.outW() * LANES, oh1 - oh0, ow1 - ow0, partial, at);
         for (int t = 0; t < 9; t++) {
             int rowEnd = firstRow[t] + rows[t];
-            rectangle(in, gradOut, partial, at, t, firstRow[t], oh0, firstColumn[t], end(t));
-            rectangle(in, gradOut, partial, at, t, oh1, rowEnd, firstColumn[t], end(t));
-            rectangle(in, gradOut, partial, at, t, oh0, oh1, firstColumn[t], ow0);
-            rectangle(in, gradOut, partial, at, t, oh0, oh1, ow1, end(t));
+            rectangle(in, inBase, gradOut, gradBase, partial, at, t, firstRow[t], oh0, firstColumn[t], end(t));
+            rectangle(in, inBase, gradOut, gradBase, partial, at, t, oh1, rowEnd, firstColumn[t], end(t));
+            rectangle(in, inBase, gradOut, gradBase, partial, at, t, oh0, oh1, firstColumn[t], ow0);
+            rectangle(in, inBase, gradOut, gradBase, partial, at, t, oh0, oh1, ow1, end(t));
         }
     }
 
     /** Tap {@code t} alone over output rows {@code [oh0, oh1)} and columns {@code [ow0, ow1)}. */
-    private void rectangle(float[] in, float[] gradOut, float[] partial, int at, int t, int oh0, int oh1, int ow0,
+    private void rectangle(MemorySegment in, long inBase, MemorySegment gradOut, long gradBase, float[] partial, int at, int t, int oh0, int oh1, int ow0,
                            int ow1) {
         if (oh1 <= oh0 || ow1 <= ow0) {
             return;
         }
-        DepthwiseTiles.tapGradient(in, inAt(t / g.s(), t % g.s(), oh0, ow0), g.strideH() * g.w() * LANES,
-                g.strideW() * LANES, gradOut, gradAt(oh0, ow0), g.outW() * LANES, oh1 - oh0, ow1 - ow0, partial,
+        DepthwiseTiles.tapGradient(in, inBase, inAt(t / g.s(), t % g.s(), oh0, ow0), g.strideH() * g.w() * LANES,
+                g.strideW() * LANES, gradOut, gradBase, gradAt(oh0, ow0), g.outW() * LANES, oh1 - oh0, ow1 - ow0, partial,
                 at + t * LANES);
     }
 
@@ -137,13 +139,13 @@ final class DepthwiseWeightGradient {
     }
 
     /** Tap (i, j) alone over its rows and output columns {@code [from, to)}. */
-    private void sweep(float[] in, float[] gradOut, float[] partial, int at, int i, int j, int from, int to) {
+    private void sweep(MemorySegment in, long inBase, MemorySegment gradOut, long gradBase, float[] partial, int at, int i, int j, int from, int to) {
         int t = i * g.s() + j;
         if (rows[t] == 0 || to <= from) {
             return;
         }
-        DepthwiseTiles.tapGradient(in, inAt(i, j, firstRow[t], from), g.strideH() * g.w() * LANES,
-                g.strideW() * LANES, gradOut, gradAt(firstRow[t], from), g.outW() * LANES, rows[t], to - from,
+        DepthwiseTiles.tapGradient(in, inBase, inAt(i, j, firstRow[t], from), g.strideH() * g.w() * LANES,
+                g.strideW() * LANES, gradOut, gradBase, gradAt(firstRow[t], from), g.outW() * LANES, rows[t], to - from,
                 partial, at + t * LANES);
     }
 
