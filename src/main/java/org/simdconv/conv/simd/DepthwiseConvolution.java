@@ -50,7 +50,7 @@ final class DepthwiseConvolution {
     /** Depthwise (one input channel and one filter per group), with planes that fit Java arrays. */
     static boolean accepts(Conv2dGeometry g) {
         return g.channelsPerGroup() == 1 && g.filtersPerGroup() == 1
-                && (long) Math.max(g.h() * (long) g.w(), g.outH() * (long) g.outW()) * LANES < Integer.MAX_VALUE - 64;
+                && Math.max(g.h() * (long) g.w(), g.outH() * (long) g.outW()) * LANES < Integer.MAX_VALUE - 64;
     }
 
     /** Each thread's two staging planes (input, and the output gradient of backward-weights). */

@@ -35,6 +35,9 @@ import org.simdconv.tensor.Tensor;
  *       ({@link BackwardDataPhase});</li>
  *   <li>{@link Kernel#ROW_DIRECT_STRIDE_PHASES}: backward-data at strides above 1 with fewer channels,
  *       split into stride phases instead of inserting zeros ({@link StridedBackwardData});</li>
+ *   <li>{@link Kernel#FLAT_PLANE}: forward and backward-weights at stride 1 on small planes, read
+ *       as one flat row so that every vector is whole ({@link FlatPlaneConvolution}): the seed
+ *       network's layers;</li>
  *   <li>{@link Kernel#ROW_DIRECT}: NCHW rows vectorised along the width ({@link DirectRowKernel}),
  *       for everything else: few channels (the first layer), odd groups;</li>
  *   <li>{@link Kernel#BLOCKED_WEIGHT_GRADIENT} and {@link Kernel#ROW_WEIGHT_GRADIENT} likewise for
@@ -42,8 +45,9 @@ import org.simdconv.tensor.Tensor;
  *       depend on the thread count but not on scheduling.</li>
  * </ol>
  * The blocked kernels also serve the channel-blocked entry points ({@code Conv2d.forwardBlocked}
- * and the rest) on the caller's tensors as they are; the others run those through NCHW copies.
- * The row kernels pack each batch item's planes into a confined arena ({@link PackedPlanes}), with
+ * and the rest) on the caller's tensors as they are; the others run those through NCHW copies of
+ * the blocked ones (tensors of few channels are plain already, and used as they are).
+ * The row kernels pack each batch item's planes into a per-thread workspace ({@link PackedPlanes}), with
  * output rows as the outer loop and blocks of four output channels inside, so the few packed rows
  * an output row needs stay in L2.
  *
@@ -78,13 +82,13 @@ public final class VectorConv2d implements Conv2dKernels {
         /** Backward-data split into stride phases, rows vectorised along the width ({@link StridedBackwardData}). */
         ROW_DIRECT_STRIDE_PHASES("row-direct-stride-phases",
                 Map.of(Conv2dPass.BACKWARD_DATA, g -> g.strideH() > 1 || g.strideW() > 1)),
-        /** NCHW rows vectorised along the width, four output channels by three vectors ({@link DirectRowKernel}). */
         /**
          * Stride 1 on small planes read as one flat row, four output channels by four vectors
          * ({@link FlatPlaneConvolution}): the seed network's layers.
          */
         FLAT_PLANE("flat-plane-4x4", Map.of(Conv2dPass.FORWARD, FlatPlaneConvolution::accepts,
                 Conv2dPass.BACKWARD_WEIGHTS, FlatPlaneConvolution::accepts)),
+        /** NCHW rows vectorised along the width, four output channels by three vectors ({@link DirectRowKernel}). */
         ROW_DIRECT("row-direct-4x3", Map.of(Conv2dPass.FORWARD, g -> true, Conv2dPass.BACKWARD_DATA, g -> true)),
         /** Channel-blocked weight gradient, two blocks of output channels by four input channels ({@link BlockedWeightGradient}). */
         BLOCKED_WEIGHT_GRADIENT("blocked-weight-gradient-2x4",
