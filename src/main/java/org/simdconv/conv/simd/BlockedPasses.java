@@ -188,14 +188,8 @@ final class BlockedPasses {
             });
             grad.unpack(partials, biasPartials, chunks, gradWeight, gradBias, mode);
         } finally {
-            for (int i = 0; i < chunks; i++) {
-                if (partials[i] != null) {
-                    pool.give(partials[i]);
-                }
-                if (biasPartials[i] != null) {
-                    pool.give(biasPartials[i]);
-                }
-            }
+            pool.giveAll(partials);
+            pool.giveAll(biasPartials);
         }
     }
 

@@ -237,11 +237,7 @@ final class DepthwiseConvolution {
                 }
             }
         } finally {
-            for (float[] p : partials) {
-                if (p != null) {
-                    pool.give(p);
-                }
-            }
+            pool.giveAll(partials);
         }
     }
 

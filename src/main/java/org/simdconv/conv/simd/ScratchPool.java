@@ -54,4 +54,13 @@ final class ScratchPool {
             arrays.offer(a);
         }
     }
+
+    /** Gives back every array of {@code taken} that is not null (those a failed call never took). */
+    void giveAll(float[][] taken) {
+        for (float[] a : taken) {
+            if (a != null) {
+                give(a);
+            }
+        }
+    }
 }
