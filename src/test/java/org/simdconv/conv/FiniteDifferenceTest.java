@@ -229,6 +229,32 @@ class FiniteDifferenceTest {
      */
     private static final Map<String, double[][]> FACADE_DIFFERENCES = new ConcurrentHashMap<>();
 
+    /**
+     * Runs the flat-plane kernel (forward and backward-weights) at any vector width: one channel to
+     * six (a block of four and two single channels), stride 1, padding 1.
+     */
+    static final Case FLAT_CASE = of("1 channel to 6, stride 1, padding 1: the flat-plane kernel",
+            shape(2, 1, 9, 11), shape(6, 1, 3, 3), Conv2dOptions.defaults().withPadding(Padding.of(1)), 9, 11);
+
+    /** Runs the depthwise 3x3 stride-1 tiles (shared input loads, all nine taps in one sweep). */
+    static final Case DEPTHWISE_3X3_CASE = of("depthwise 3x3, 19 channels, stride 1, padding 1: the 3x3 tiles",
+            shape(2, 19, 10, 12), shape(19, 1, 3, 3),
+            Conv2dOptions.defaults().withGroups(19).withPadding(Padding.of(1)), 10, 12);
+
+    @Test
+    void theFlatAndDepthwiseCasesRunTheirKernels() {
+        Conv2d flat = conv(Implementation.SIMD, FLAT_CASE.options());
+        for (Conv2dPass pass : List.of(Conv2dPass.FORWARD, Conv2dPass.BACKWARD_WEIGHTS)) {
+            String kernel = flat.kernelName(pass, FLAT_CASE.input(), FLAT_CASE.weight());
+            assertTrue(kernel.endsWith("/flat-plane-4x4"), pass + " runs " + kernel);
+        }
+        Conv2d depthwise = conv(Implementation.SIMD, DEPTHWISE_3X3_CASE.options());
+        for (Conv2dPass pass : Conv2dPass.values()) {
+            String kernel = depthwise.kernelName(pass, DEPTHWISE_3X3_CASE.input(), DEPTHWISE_3X3_CASE.weight());
+            assertTrue(kernel.endsWith("/depthwise-blocked-4"), pass + " runs " + kernel);
+        }
+    }
+
     static Stream<Arguments> facadeCases() {
         Conv2dOptions d = Conv2dOptions.defaults();
         Case[] chosen = {
@@ -241,6 +267,8 @@ class FiniteDifferenceTest {
                 BLOCKED_CASE,
                 FOUR_BLOCKS_CASE,
                 DEPTHWISE_CASE,
+                FLAT_CASE,
+                DEPTHWISE_3X3_CASE,
         };
         return Stream.of(Implementation.SCALAR, Implementation.SIMD)
                 .flatMap(impl -> Stream.of(chosen).map(c -> Arguments.of(impl, c)));
