@@ -2,6 +2,7 @@ package org.simdconv.conv.simd;
 
 import static org.simdconv.conv.simd.BlockedTiles.LANES;
 import static org.simdconv.conv.simd.BlockedTiles.PIXELS;
+import static org.simdconv.conv.simd.BlockedTiles.WIDE_PIXELS;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -176,7 +177,7 @@ final class BlockedDirectConvolution {
     /** The row tiles of output rows {@code [oh0, oh1)} of block {@code kb} (and {@code kb + 1} when {@code pair}). */
     private void rows(float[] in, MemorySegment out, long outItem, float[] w, int kb, boolean pair,
                       BlockedTaps[][] chunkTaps, int oh0, int oh1) {
-        int owA = p.firstInteriorColumn(), owTiled = owA + (p.endInteriorColumn() - owA) / PIXELS * PIXELS;
+        int owA = p.firstInteriorColumn(), owWide = wideTilesEnd(pair), owTiled = rowTilesEnd(pair);
         if (owTiled == owA) {
             return;
         }
@@ -188,7 +189,12 @@ final class BlockedDirectConvolution {
         long rowStep = (long) grid.strideW() * LANES * Float.BYTES;
         for (int oh = oh0; oh < oh1; oh++) {
             BlockedTaps rowTaps = chunkTaps[rowClass[oh]][columnClass[owA]];
-            for (int ow = owA; ow < owTiled; ow += PIXELS) {
+            for (int ow = owA; ow < owWide; ow += WIDE_PIXELS) {
+                long o = outPixel(oh, ow);
+                BlockedTiles.twoBlocksEightPixelsGrouped(in, inBase + inPixel(oh, ow), rowTaps, w, w0, w1, out,
+                        o0 + o, o1 + o, rowStep);
+            }
+            for (int ow = owWide; ow < owTiled; ow += PIXELS) {
                 long o = outPixel(oh, ow);
                 if (pair && staging.group() == GROUP) {
                     BlockedTiles.twoBlocksFourPixelsGrouped(in, inBase + inPixel(oh, ow), rowTaps, w, w0, w1, out,
@@ -204,6 +210,23 @@ final class BlockedDirectConvolution {
         }
     }
 
+    /**
+     * One past the interior columns that the eight-pixel tiles cover: with a pair of blocks and an
+     * input staged four blocks per pixel, on a machine with 32 vector registers
+     * ({@link BlockedTiles#WIDE}); else none.
+     */
+    private int wideTilesEnd(boolean pair) {
+        int owA = p.firstInteriorColumn();
+        return BlockedTiles.WIDE && pair && staging.group() == GROUP
+                ? owA + (p.endInteriorColumn() - owA) / WIDE_PIXELS * WIDE_PIXELS : owA;
+    }
+
+    /** One past the interior columns that the row tiles cover: eight-pixel tiles, then four-pixel ones. */
+    private int rowTilesEnd(boolean pair) {
+        int owWide = wideTilesEnd(pair);
+        return owWide + (p.endInteriorColumn() - owWide) / PIXELS * PIXELS;
+    }
+
     /** Every column the row tiles leave: the borders, and the interior columns that do not fill a tile. */
     private void columns(float[] in, MemorySegment out, long outItem, float[] w, int kb, boolean pair,
                          BlockedTaps[][] chunkTaps) {
@@ -212,7 +235,7 @@ final class BlockedDirectConvolution {
         int w1 = pair ? w0 + p.inBlocks() * weightBlock : -1;
         long o0 = outItem + kb * outBlockBytes;
         long o1 = o0 + outBlockBytes;
-        int owA = p.firstInteriorColumn(), owTiled = owA + (p.endInteriorColumn() - owA) / PIXELS * PIXELS;
+        int owA = p.firstInteriorColumn(), owTiled = rowTilesEnd(pair);
         for (int ow = 0; ow < owA; ow++) {
             column(in, inBase, w, w0, w1, out, o0, o1, ow, chunkTaps);
         }

@@ -104,10 +104,11 @@ final class BlockedPasses {
                  boolean outBlocked, Parallelism par) {
         BlockedProblem problem = BlockedProblem.forward(g, LANES);
         BlockedDirectConvolution conv = plan(problem, BlockedDirectConvolution.OutputGrid.dense(problem));
-        float[] w = pool.array(BlockedWeights.length(conv.problem(), LANES));
+        float[] w = pool.array(BlockedWeights.length(conv.problem()));
         float[] b = bias == null ? null : pool.array(conv.problem().totalOutBlocks() * LANES);
+        float[] oihw = copy(weight);
         try {
-            BlockedWeights.forward(g, weight, LANES, conv.staging().group(), w);
+            BlockedWeights.forward(g, oihw, conv.staging().group(), w);
             if (b != null) {
                 Arrays.fill(b, 0f);
                 for (int k = 0; k < g.k(); k++) {
@@ -117,10 +118,18 @@ final class BlockedPasses {
             run(List.of(conv), List.of(w), g.n(), input, output, inBlocked, outBlocked, b, false, par);
         } finally {
             pool.give(w);
+            pool.give(oihw);
             if (b != null) {
                 pool.give(b);
             }
         }
+    }
+
+    /** The OIHW weights in a pooled array, for the packers to gather from. */
+    private float[] copy(Tensor weight) {
+        float[] a = pool.array((int) weight.elementCount());
+        MemorySegment.copy(weight.segment(), Tensor.FLOAT, weight.byteOffset(), a, 0, (int) weight.elementCount());
+        return a;
     }
 
     /**
@@ -140,18 +149,20 @@ final class BlockedPasses {
         }
         List<BlockedDirectConvolution> convs = new ArrayList<>(phases.size());
         List<float[]> weights = new ArrayList<>(phases.size());
+        float[] oihw = copy(weight);
         try {
             for (BackwardDataPhase phase : phases) {
                 BlockedDirectConvolution conv = plan(phase.problem(), phase.grid());
                 convs.add(conv);
-                float[] w = pool.array(BlockedWeights.length(phase.problem(), LANES));
+                float[] w = pool.array(BlockedWeights.length(phase.problem()));
                 weights.add(w);
-                BlockedWeights.backwardData(g, weight, LANES, conv.staging().group(), phase, w);
+                BlockedWeights.backwardData(g, oihw, conv.staging().group(), phase, w);
             }
             run(convs, weights, g.n(), gradOutput, gradInput, gradOutputBlocked, gradInputBlocked, null,
                     mode == Accumulation.ACCUMULATE, par);
         } finally {
             weights.forEach(pool::give);
+            pool.give(oihw);
         }
     }
 
@@ -186,7 +197,9 @@ final class BlockedPasses {
                             gradBias == null ? null : biasPartials[chunk]);
                 }
             });
-            grad.unpack(partials, biasPartials, chunks, gradWeight, gradBias, mode);
+            float[] scratch = pool.array((int) gradWeight.elementCount());
+            grad.unpack(partials, biasPartials, chunks, gradWeight, gradBias, mode, scratch);
+            pool.give(scratch);
         } finally {
             pool.giveAll(partials);
             pool.giveAll(biasPartials);

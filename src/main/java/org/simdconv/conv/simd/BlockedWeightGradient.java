@@ -3,6 +3,7 @@ package org.simdconv.conv.simd;
 import static org.simdconv.conv.simd.BlockedTiles.LANES;
 import static org.simdconv.conv.simd.BlockedTiles.SPECIES;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import org.simdconv.conv.Accumulation;
@@ -55,7 +56,7 @@ final class BlockedWeightGradient {
 
     /** Floats of one partial weight gradient; the bias partial holds {@code totalOutBlocks * lanes}. */
     int partialLength() {
-        return BlockedWeights.length(p, LANES);
+        return BlockedWeights.length(p);
     }
 
     /**
@@ -129,29 +130,55 @@ final class BlockedWeightGradient {
 
     /**
      * Writes (or adds, when accumulating) the sum of the partials, in their order, into the OIHW
-     * {@code gradWeight} and, when not null, {@code gradBias}.
+     * {@code gradWeight} and, when not null, {@code gradBias}: {@code start + partial[0] + partial[1]
+     * + ...} for every element, where {@code start} is the old value when accumulating, else zero.
+     * The sums are taken a packed vector at a time (the output channels of one input channel and
+     * tap) and scattered to their OIHW places in {@code scratch} (at least as long as the weights),
+     * which is then copied out in bulk: reading the partials element by element in OIHW order
+     * touched each of their cache lines once per lane, far apart (see {@link BlockedWeights}).
      */
     void unpack(float[][] partials, float[][] biasPartials, int count, Tensor gradWeight, Tensor gradBias,
-                Accumulation mode) {
+                Accumulation mode, float[] scratch) {
         boolean accumulate = mode == Accumulation.ACCUMULATE;
-        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
-        for (int k = 0; k < g.k(); k++) {
-            int kb = (k / kg) * p.outBlocks() + (k % kg) / LANES, ko = (k % kg) % LANES;
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), taps = g.r() * g.s();
+        int weights = (int) gradWeight.elementCount();
+        if (accumulate) {
+            MemorySegment.copy(gradWeight.segment(), Tensor.FLOAT, gradWeight.byteOffset(), scratch, 0, weights);
+        }
+        int[] map = new int[LANES];
+        for (int i = 0; i < LANES; i++) {
+            map[i] = i * cg * taps; // the output channels of one input channel and tap, in OIHW
+        }
+        for (int kb = 0; kb < p.totalOutBlocks(); kb++) {
+            int group = kb / p.outBlocks(), k0 = group * kg + (kb % p.outBlocks()) * LANES;
+            int live = Math.min(LANES, (group + 1) * kg - k0);
             for (int c = 0; c < cg; c++) {
-                for (int i = 0; i < g.r(); i++) {
-                    for (int j = 0; j < g.s(); j++) {
-                        int packed = (((kb * p.inBlocks() + c / LANES) * g.r() + i) * g.s() + j) * LANES * LANES
-                                + (c % LANES) * LANES + ko;
-                        long at = gradWeight.byteOffset() + (long) (((k * cg + c) * g.r() + i) * g.s() + j) * Float.BYTES;
-                        float sum = accumulate ? gradWeight.segment().get(FLOAT, at) : 0f;
-                        for (int t = 0; t < count; t++) {
-                            sum += partials[t][packed];
+                for (int t = 0; t < taps; t++) {
+                    int packed = ((kb * p.inBlocks() + c / LANES) * taps + t) * LANES * LANES + (c % LANES) * LANES;
+                    int at = (k0 * cg + c) * taps + t;
+                    if (live == LANES) {
+                        FloatVector sum = accumulate ? FloatVector.fromArray(SPECIES, scratch, at, map, 0)
+                                : FloatVector.zero(SPECIES);
+                        for (int i = 0; i < count; i++) {
+                            sum = sum.add(FloatVector.fromArray(SPECIES, partials[i], packed));
                         }
-                        gradWeight.segment().set(FLOAT, at, sum);
+                        sum.intoArray(scratch, at, map, 0);
+                    } else {
+                        for (int ko = 0; ko < live; ko++) {
+                            float sum = accumulate ? scratch[at + map[ko]] : 0f;
+                            for (int i = 0; i < count; i++) {
+                                sum += partials[i][packed + ko];
+                            }
+                            scratch[at + map[ko]] = sum;
+                        }
                     }
                 }
             }
-            if (gradBias != null) {
+        }
+        MemorySegment.copy(scratch, 0, gradWeight.segment(), Tensor.FLOAT, gradWeight.byteOffset(), weights);
+        if (gradBias != null) {
+            for (int k = 0; k < g.k(); k++) {
+                int kb = (k / kg) * p.outBlocks() + (k % kg) / LANES, ko = (k % kg) % LANES;
                 long at = gradBias.byteOffset() + (long) k * Float.BYTES;
                 float sum = accumulate ? gradBias.segment().get(FLOAT, at) : 0f;
                 for (int t = 0; t < count; t++) {
