@@ -34,9 +34,13 @@ import org.simdconv.tensor.Tensor;
  * {@code bwd_data} and {@code bwd_weights} run the channel-blocked entry points on activations
  * converted once at set-up (oneDNN's primitives on their chosen layouts); {@code fwd_nchw} runs the
  * NCHW {@link Conv2d#forward} with its conversions (oneDNN's {@code fwd_e2e}).
+ *
+ * <p>Every call is timed ({@code Mode.SampleTime}) and reports use the median, the statistic
+ * oneDNN's harness reports: on this shared machine a few iterations run 50% slower now and then
+ * (another tenant), which moves a mean but not a median.
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)

@@ -163,9 +163,9 @@ public final class BenchCommand implements Callable<Integer> {
                             failed.add(shape.name() + " " + pass.id() + ", " + Formats.threads(t) + ", " + impl);
                             continue;
                         }
-                        var score = result.getPrimaryResult();
-                        rows.add(new BenchRow(shape.name(), pass, t, impl, score.getScore(), score.getScoreError(),
-                                flops, kernels.get(new KernelKey(shape.name(), pass, impl, t))));
+                        double median = result.getPrimaryResult().getStatistics().getPercentile(50);
+                        rows.add(new BenchRow(shape.name(), pass, t, impl, median, flops,
+                                kernels.get(new KernelKey(shape.name(), pass, impl, t))));
                     }
                 }
             }

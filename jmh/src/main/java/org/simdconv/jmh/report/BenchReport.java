@@ -87,7 +87,8 @@ public final class BenchReport {
     /** The lines under the table: what the columns mean, the peaks, the peer's files and what matched. */
     public List<String> notes() {
         List<String> notes = new ArrayList<>();
-        notes.add("GFLOP/s = 2*N*K*(C/groups)*R*S*Ho*Wo / time, the same nominal count for every pass.");
+        notes.add("ms: the median time of a pass over every call JMH timed (sample mode), as oneDNN's harness reports"
+                + " the median; GFLOP/s = 2*N*K*(C/groups)*R*S*Ho*Wo / ms, the same nominal count for every pass.");
         if (!peaks.isEmpty()) {
             notes.add("% of peak: of the FMA peak through the Vector API at the same thread count ("
                     + peaksText() + ").");

@@ -9,12 +9,13 @@ import java.util.Objects;
  * @param pass    the pass
  * @param threads threads of the convolution's pool
  * @param impl    the benchmark's {@code impl} parameter (simd, scalar)
- * @param ms      average time of one pass, milliseconds
- * @param msError JMH's 99.9% confidence half-width of {@code ms}, or NaN
+ * @param ms      median time of one pass over every call JMH timed ({@code Mode.SampleTime}),
+ *                milliseconds: the statistic oneDNN's harness reports, and one that a shared
+ *                machine's occasional stalls do not drag up as they drag up a mean
  * @param flops   nominal FLOPs of the pass, {@code Conv2dGeometry.flops()}
  * @param kernel  {@code Conv2d.kernelsName()} of a convolution configured like the benchmark's
  */
-public record BenchRow(String shape, Pass pass, int threads, String impl, double ms, double msError, long flops,
+public record BenchRow(String shape, Pass pass, int threads, String impl, double ms, long flops,
                        String kernel) {
 
     public BenchRow {

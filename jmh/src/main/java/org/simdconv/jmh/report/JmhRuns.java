@@ -61,7 +61,8 @@ final class JmhRuns {
     }
 
     /**
-     * Every (shape, pass, impl, threads) of {@link ConvPassBenchmark}, as average milliseconds per
+     * Every (shape, pass, impl, threads) of {@link ConvPassBenchmark}, every call timed
+     * ({@code Mode.SampleTime}: the report takes the median, as oneDNN's harness does), in milliseconds per
      * pass. {@code shapesFile} (or null for the built-in list) is handed to the forked JVMs.
      */
     static Collection<RunResult> passes(List<ConvShape> shapes, Path shapesFile, List<Pass> passes,
@@ -74,7 +75,7 @@ final class JmhRuns {
         }
         ChainedOptionsBuilder options = new OptionsBuilder()
                 .include(exactly(ConvPassBenchmark.class, "run"))
-                .mode(Mode.AverageTime)
+                .mode(Mode.SampleTime)
                 .timeUnit(TimeUnit.MILLISECONDS)
                 .threads(1)
                 .param("shape", shapes.stream().map(ConvShape::name).toArray(String[]::new))

@@ -15,7 +15,7 @@ class ArithmeticTest {
         assertEquals(37.0, Flops.gflops(1_850_000_000L, 50.0), 1e-12);
         assertEquals(1.0, Flops.gflops(1_000_000L, 1.0), 1e-12);   // 1 MFLOP per ms
         assertTrue(Double.isNaN(Flops.gflops(1000, 0)));
-        BenchRow row = new BenchRow("s", Pass.FWD, 1, "simd", 2.0, 0.1, 4_000_000_000L, "k");
+        BenchRow row = new BenchRow("s", Pass.FWD, 1, "simd", 2.0, 4_000_000_000L, "k");
         assertEquals(2000.0, row.gflops(), 1e-9);
     }
 
@@ -39,10 +39,10 @@ class ArithmeticTest {
         assertEquals(0.5, Flops.ratio(10, 20), 1e-12);
         assertTrue(Double.isNaN(Flops.ratio(10, 0)));
 
-        BenchRow row = new BenchRow("s", Pass.FWD, 1, "simd", 1.0, 0, 20_000_000L, "k");   // 20 GFLOP/s
+        BenchRow row = new BenchRow("s", Pass.FWD, 1, "simd", 1.0, 20_000_000L, "k");   // 20 GFLOP/s
         BenchReport report = new BenchReport(List.of(row), java.util.Map.of(1, peak), PeerResults.none());
         assertEquals(25.0, report.percentOfPeak(row), 1e-9);
-        BenchRow other = new BenchRow("s", Pass.FWD, 2, "simd", 1.0, 0, 20_000_000L, "k");
+        BenchRow other = new BenchRow("s", Pass.FWD, 2, "simd", 1.0, 20_000_000L, "k");
         assertTrue(Double.isNaN(report.percentOfPeak(other)), "no peak at 2 threads");
     }
 
