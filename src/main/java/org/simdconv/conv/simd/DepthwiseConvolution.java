@@ -28,10 +28,12 @@ import org.simdconv.tensor.Tensor;
  *       dy[c][oh][ow] * in[c][oh*sh + r*dh - pt][ow*sw + s*dw - pl]}, {@code db[c] = sum of dy[c]}.</li>
  * </ul>
  * A task is one (batch item, block) pair, whose planes are small enough to stay in L1/L2 while all
- * the taps pass over them. Forward and backward-data stage their input plane into a heap array
- * (converting it from NCHW on the way when the tensors are NCHW); backward-weights reads blocked
- * planes in place ({@link DepthwiseTiles} says why). The output plane is the caller's tensor, or
- * with NCHW tensors a pooled blocked workspace converted back right after, while it is in cache.
+ * the taps pass over them. Backward-weights, and forward and backward-data with a 3x3 kernel at
+ * stride 1 ({@link DepthwisePlane#sweepsInPlace}), read blocked planes where they lie, in the
+ * caller's tensor (or in a per-thread native plane converted from NCHW); the other geometries
+ * stage their input plane into a heap array ({@link DepthwiseTiles} says why). The output plane
+ * is the caller's tensor, or with NCHW tensors a pooled blocked workspace converted back right
+ * after, while it is in cache.
  */
 final class DepthwiseConvolution {
 
@@ -75,12 +77,12 @@ final class DepthwiseConvolution {
         return staged[slot];
     }
 
-    /** Each thread's two native planes for backward-weights on NCHW tensors (input and output gradient). */
+    /** Each thread's two native planes for the tiles that read planes in place, with NCHW tensors (input and output gradient). */
     private static final ThreadLocal<MemorySegment[]> PLANES =
             ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL, MemorySegment.NULL});
 
     /**
-     * Block {@code cb} of item {@code n} of {@code t} for the weight-gradient tiles, which read it
+     * Block {@code cb} of item {@code n} of {@code t} for the tiles that read planes in place, which read it
      * where it lies: returns the byte where the plane starts in {@link #planeSegment}, the caller's
      * tensor itself when it is blocked (no copy), else this thread's native plane {@code slot}
      * holding the converted NCHW block.
@@ -130,10 +132,17 @@ final class DepthwiseConvolution {
             for (int k = 0; bias != null && k < g.k(); k++) {
                 b.setAtIndex(Tensor.FLOAT, k, bias.getFlat(k));
             }
+            boolean inPlace = plane.sweepsInPlace();
             par.forEach(g.n() * blocks, task -> {
                 int n = task / blocks, cb = task % blocks;
-                float[] in = stage(input, x, blockedTensors, n, cb, 0);
-                plane.run(in, w, cb * taps * LANES, y.segment, y.plane(n, cb), b, (long) cb * LANES * Float.BYTES);
+                if (inPlace) {
+                    long at = planeAt(input, x, blockedTensors, n, cb, 0);
+                    plane.runInPlace(planeSegment(input, blockedTensors, 0), at, w, cb * taps * LANES, y.segment,
+                            y.plane(n, cb), b, (long) cb * LANES * Float.BYTES);
+                } else {
+                    float[] in = stage(input, x, blockedTensors, n, cb, 0);
+                    plane.run(in, w, cb * taps * LANES, y.segment, y.plane(n, cb), b, (long) cb * LANES * Float.BYTES);
+                }
                 y.store(n, cb);
             });
         } finally {
@@ -161,9 +170,10 @@ final class DepthwiseConvolution {
                 weights[i] = pool.array(blocks * phase.plane().taps() * LANES);
                 pack(weight, g.c(), g.r() * g.s(), phase, g, weights[i]);
             }
+            boolean inPlace = phases.size() == 1 && phases.get(0).plane().sweepsInPlace();
             par.forEach(g.n() * blocks, task -> {
                 int n = task / blocks, cb = task % blocks;
-                float[] in = stage(gradOutput, dy, blockedTensors, n, cb, 0);
+                float[] in = inPlace ? null : stage(gradOutput, dy, blockedTensors, n, cb, 0);
                 if (accumulate) {
                     dx.load(n, cb);
                 } else if (!everyPixelInAPhase) {
@@ -171,8 +181,14 @@ final class DepthwiseConvolution {
                 }
                 MemorySegment starts = accumulate || !everyPixelInAPhase ? null : zero;
                 for (int i = 0; i < weights.length; i++) {
-                    phases.get(i).plane().run(in, weights[i], cb * phases.get(i).plane().taps() * LANES, dx.segment,
-                            dx.plane(n, cb), starts, 0);
+                    DepthwisePlane plane = phases.get(i).plane();
+                    if (inPlace) {
+                        long at = planeAt(gradOutput, dy, blockedTensors, n, cb, 0);
+                        plane.runInPlace(planeSegment(gradOutput, blockedTensors, 0), at, weights[i],
+                                cb * plane.taps() * LANES, dx.segment, dx.plane(n, cb), starts, 0);
+                    } else {
+                        plane.run(in, weights[i], cb * plane.taps() * LANES, dx.segment, dx.plane(n, cb), starts, 0);
+                    }
                 }
                 dx.store(n, cb);
             });

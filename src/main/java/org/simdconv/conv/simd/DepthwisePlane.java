@@ -36,6 +36,8 @@ final class DepthwisePlane {
     private final TapList[] columnTaps;
     /** One past the last column that the row tiles cover. */
     private final int rowTilesEnd;
+    /** Kernel rows {@code [firstRows[oh], endRows[oh])} and columns likewise lie inside the input. */
+    private final int[] firstRows, endRows, firstColumns, endColumns;
 
     DepthwisePlane(BlockedProblem p, BlockedDirectConvolution.OutputGrid grid) {
         this.p = p;
@@ -50,6 +52,19 @@ final class DepthwisePlane {
         int interior = p.endInteriorColumn() - p.firstInteriorColumn();
         int dense = p.strideW() == 1 ? interior / DENSE_PIXELS * DENSE_PIXELS : 0;
         this.rowTilesEnd = p.firstInteriorColumn() + dense + (interior - dense) / PIXELS * PIXELS;
+        // Kept, not recomputed per pixel: each takes a division, and the border pixels are many.
+        this.firstRows = new int[p.outH()];
+        this.endRows = new int[p.outH()];
+        for (int oh = 0; oh < p.outH(); oh++) {
+            firstRows[oh] = p.firstRow(oh);
+            endRows[oh] = p.endRow(oh);
+        }
+        this.firstColumns = new int[p.outW()];
+        this.endColumns = new int[p.outW()];
+        for (int ow = 0; ow < p.outW(); ow++) {
+            firstColumns[ow] = p.firstColumn(ow);
+            endColumns[ow] = p.endColumn(ow);
+        }
     }
 
     /** The taps of kernel columns {@code [s0, s1)} of every kernel row, row-major. */
@@ -86,15 +101,15 @@ final class DepthwisePlane {
         long outStep = grid.strideW() * PIXEL_BYTES;
         long startStep = first.fromOutput() ? outStep : 0;
         for (int oh = 0; oh < p.outH(); oh++) {
-            int from = p.firstRow(oh) * p.s(), to = p.endRow(oh) * p.s();
+            int from = firstRows[oh] * p.s(), to = endRows[oh] * p.s();
             int inRow = inAt(oh, 0);
             long outRow = outAt(outPlane, oh, 0);
             int ow = p.firstInteriorColumn();
             if (threeColumns) {
                 int tiles = (rowTilesEnd - ow) / DENSE_PIXELS;
                 long outAt = outRow + ow * outStep;
-                DepthwiseTiles.eightPixelsThreeColumns(in, inRow + ow * step, p.dilationH() * p.inW() * LANES, p.firstRow(oh),
-                        p.endRow(oh), w, w0, tiles, first.segment(), first.at(outAt), startStep, out, outAt, outStep);
+                DepthwiseTiles.eightPixelsThreeColumns(in, inRow + ow * step, p.dilationH() * p.inW() * LANES, firstRows[oh],
+                        endRows[oh], w, w0, tiles, first.segment(), first.at(outAt), startStep, out, outAt, outStep);
                 ow += tiles * DENSE_PIXELS;
             }
             for (; step == LANES && ow + DENSE_PIXELS <= rowTilesEnd; ow += DENSE_PIXELS) {
@@ -119,6 +134,87 @@ final class DepthwisePlane {
         }
     }
 
+    /**
+     * True when {@link #runInPlace} can run this problem: a 3x3 kernel at stride 1 and dilation 1
+     * (MobileNet's layer, forward and backward-data), with a dense output.
+     */
+    boolean sweepsInPlace() {
+        return p.r() == 3 && p.s() == 3 && p.strideH() == 1 && p.strideW() == 1 && p.dilationH() == 1
+                && p.dilationW() == 1 && grid.strideH() == 1 && grid.strideW() == 1;
+    }
+
+    /**
+     * {@link #run} for problems that {@link #sweepsInPlace}, reading the input plane where it lies,
+     * at byte {@code inPlane} of {@code in}, instead of from a staged copy: a sweep along the
+     * interior columns of every output row ({@link DepthwiseTiles#sweepThreeRows}, or one per kernel
+     * row where rows are clipped), a sweep down each border column whose taps span two kernel
+     * columns ({@link DepthwiseTiles#sweepTwoColumnsDown}), and the pixels left (corners) one by one.
+     */
+    void runInPlace(MemorySegment in, long inPlane, float[] w, int w0, MemorySegment out, long outPlane,
+                    MemorySegment starts, long start) {
+        Start first = new Start(starts == null ? out : starts, starts == null, start);
+        long rowBytes = p.inW() * PIXEL_BYTES, outRowBytes = grid.planeW() * PIXEL_BYTES;
+        int owA = p.firstInteriorColumn(), owB = p.endInteriorColumn();
+        int ohA = p.firstInteriorRow(), ohB = p.endInteriorRow();
+        for (int oh = 0; oh < p.outH() && owB > owA; oh++) {
+            int r0 = firstRows[oh], r1 = endRows[oh];
+            long tap = tapAt(inPlane, oh, owA), outAt = outAt(outPlane, oh, owA);
+            long startStep = first.fromOutput() ? PIXEL_BYTES : 0;
+            if (r1 - r0 == 3) {
+                DepthwiseTiles.sweepThreeRows(in, tap, tap + rowBytes, tap + 2 * rowBytes, w, w0, owB - owA,
+                        first.segment(), first.at(outAt), startStep, out, outAt);
+            } else if (r1 > r0) {
+                for (int r = r0; r < r1; r++) {
+                    boolean firstRow = r == r0;
+                    DepthwiseTiles.sweepOneRow(in, tap + r * rowBytes, w, w0 + 3 * r * LANES, owB - owA,
+                            firstRow ? first.segment() : out, firstRow ? first.at(outAt) : outAt,
+                            firstRow ? startStep : PIXEL_BYTES, out, outAt);
+                }
+            } else {
+                for (int ow = owA; ow < owB; ow++) {
+                    pixelInPlace(in, inPlane, rowBytes, w, w0, out, outPlane, first, oh, ow);
+                }
+            }
+        }
+        int sweptFrom = owB > owA ? owA : p.outW(); // the columns swept along the rows: [sweptFrom, owB)
+        for (int ow = 0; ow < p.outW(); ow++) {
+            if (ow == sweptFrom) {
+                ow = owB - 1;
+                continue;
+            }
+            int s0 = firstColumns[ow];
+            boolean down = endColumns[ow] - s0 == 2 && ohB > ohA; // swept down rows [ohA, ohB)
+            if (down) {
+                long outAt = outAt(outPlane, ohA, ow);
+                DepthwiseTiles.sweepTwoColumnsDown(in, tapAt(inPlane, ohA, ow) + s0 * PIXEL_BYTES, rowBytes, s0, w, w0,
+                        ohB - ohA, first.segment(), first.at(outAt), first.fromOutput() ? outRowBytes : 0, out, outAt,
+                        outRowBytes);
+            }
+            for (int oh = 0; oh < p.outH(); oh++) {
+                if (down && oh == ohA) {
+                    oh = ohB - 1;
+                    continue;
+                }
+                pixelInPlace(in, inPlane, rowBytes, w, w0, out, outPlane, first, oh, ow);
+            }
+        }
+    }
+
+    private void pixelInPlace(MemorySegment in, long inPlane, long rowBytes, float[] w, int w0, MemorySegment out,
+                              long outPlane, Start first, int oh, int ow) {
+        long outAt = outAt(outPlane, oh, ow);
+        DepthwiseTiles.onePixelInPlace(in, tapAt(inPlane, oh, ow), rowBytes, firstRows[oh], endRows[oh],
+                firstColumns[ow], endColumns[ow], p.s(), w, w0, first.segment(), first.at(outAt), out, outAt);
+    }
+
+    /**
+     * Byte of tap (0, 0) of output pixel (oh, ow) in an input plane at byte {@code inPlane}
+     * (stride 1, dilation 1): outside the plane when padded, but only taps inside are read.
+     */
+    private long tapAt(long inPlane, int oh, int ow) {
+        return inPlane + ((long) (oh - p.padTop()) * p.inW() + ow - p.padLeft()) * PIXEL_BYTES;
+    }
+
     /** Where the accumulators start: the output itself, or one vector at byte {@code at} of {@code segment}. */
     private record Start(MemorySegment segment, boolean fromOutput, long at) {
         long at(long outAt) {
@@ -140,8 +236,8 @@ final class DepthwisePlane {
                         first.segment(), first.at(outAt), startStep, out, outAt, outRowStep);
                 oh += PIXELS - 1;
             } else {
-                DepthwiseTiles.onePixel(in, inAt(oh, ow), taps, p.firstRow(oh), p.endRow(oh), p.firstColumn(ow),
-                        p.endColumn(ow), p.s(), w, w0, first.segment(), first.at(outAt), out, outAt);
+                DepthwiseTiles.onePixel(in, inAt(oh, ow), taps, firstRows[oh], endRows[oh], firstColumns[ow],
+                        endColumns[ow], p.s(), w, w0, first.segment(), first.at(outAt), out, outAt);
             }
         }
     }

@@ -145,6 +145,131 @@ final class DepthwiseTiles {
     }
 
     /**
+     * A sweep along one output row of a 3x3 kernel at stride 1 (MobileNet's layer), over the three
+     * kernel rows whose input rows start at bytes {@code row0}, {@code row1}, {@code row2} of
+     * {@code in} (at the input column of tap (r, 0) of the first pixel): the nine weights stay in
+     * registers, and along the row the three input vectors of each kernel row slide one pixel, so
+     * a pixel loads three input vectors for nine FMAs and is stored once. The input is read where
+     * it lies, in the caller's blocked tensor: within one long loop C2 hoists the segment's bounds
+     * checks, and staging the plane into an array first, as the other tiles do, cost more than it
+     * saved (the layer is bound by memory). A pixel's nine FMAs form one chain; the next pixels'
+     * chains overlap it. Taps are added in kernel-row-major order. Weights at
+     * {@code w[w0 + tap*lanes]}, taps row-major; starts at {@code startAt + p*startStep}, outputs at
+     * {@code outAt + p*PIXEL_BYTES}.
+     */
+    static void sweepThreeRows(MemorySegment in, long row0, long row1, long row2, float[] w, int w0, int columns,
+                               MemorySegment start, long startAt, long startStep, MemorySegment out, long outAt) {
+        FloatVector w00 = FloatVector.fromArray(SPECIES, w, w0), w01 = FloatVector.fromArray(SPECIES, w, w0 + LANES),
+                w02 = FloatVector.fromArray(SPECIES, w, w0 + 2 * LANES),
+                w10 = FloatVector.fromArray(SPECIES, w, w0 + 3 * LANES),
+                w11 = FloatVector.fromArray(SPECIES, w, w0 + 4 * LANES),
+                w12 = FloatVector.fromArray(SPECIES, w, w0 + 5 * LANES),
+                w20 = FloatVector.fromArray(SPECIES, w, w0 + 6 * LANES),
+                w21 = FloatVector.fromArray(SPECIES, w, w0 + 7 * LANES),
+                w22 = FloatVector.fromArray(SPECIES, w, w0 + 8 * LANES);
+        FloatVector u0 = FloatVector.fromMemorySegment(SPECIES, in, row0, ORDER),
+                v0 = FloatVector.fromMemorySegment(SPECIES, in, row0 + PIXEL_BYTES, ORDER),
+                u1 = FloatVector.fromMemorySegment(SPECIES, in, row1, ORDER),
+                v1 = FloatVector.fromMemorySegment(SPECIES, in, row1 + PIXEL_BYTES, ORDER),
+                u2 = FloatVector.fromMemorySegment(SPECIES, in, row2, ORDER),
+                v2 = FloatVector.fromMemorySegment(SPECIES, in, row2 + PIXEL_BYTES, ORDER);
+        for (int c = 0; c < columns; c++) {
+            long next = (c + 2) * PIXEL_BYTES;
+            FloatVector n0 = FloatVector.fromMemorySegment(SPECIES, in, row0 + next, ORDER);
+            FloatVector n1 = FloatVector.fromMemorySegment(SPECIES, in, row1 + next, ORDER);
+            FloatVector n2 = FloatVector.fromMemorySegment(SPECIES, in, row2 + next, ORDER);
+            FloatVector a = FloatVector.fromMemorySegment(SPECIES, start, startAt + c * startStep, ORDER);
+            a = n0.fma(w02, v0.fma(w01, u0.fma(w00, a)));
+            a = n1.fma(w12, v1.fma(w11, u1.fma(w10, a)));
+            a = n2.fma(w22, v2.fma(w21, u2.fma(w20, a)));
+            a.intoMemorySegment(out, outAt + c * PIXEL_BYTES, ORDER);
+            u0 = v0;
+            v0 = n0;
+            u1 = v1;
+            v1 = n1;
+            u2 = v2;
+            v2 = n2;
+        }
+    }
+
+    /**
+     * {@link #sweepThreeRows} over one kernel row, for the output rows at a plane's top and bottom
+     * where the others fall outside the input: the three taps of the kernel row whose weights start
+     * at {@code w[w0]}, added to the starts.
+     */
+    static void sweepOneRow(MemorySegment in, long row, float[] w, int w0, int columns, MemorySegment start,
+                            long startAt, long startStep, MemorySegment out, long outAt) {
+        FloatVector wa = FloatVector.fromArray(SPECIES, w, w0), wb = FloatVector.fromArray(SPECIES, w, w0 + LANES),
+                wc = FloatVector.fromArray(SPECIES, w, w0 + 2 * LANES);
+        FloatVector u = FloatVector.fromMemorySegment(SPECIES, in, row, ORDER),
+                v = FloatVector.fromMemorySegment(SPECIES, in, row + PIXEL_BYTES, ORDER);
+        for (int c = 0; c < columns; c++) {
+            FloatVector n = FloatVector.fromMemorySegment(SPECIES, in, row + (c + 2) * PIXEL_BYTES, ORDER);
+            FloatVector a = FloatVector.fromMemorySegment(SPECIES, start, startAt + c * startStep, ORDER);
+            a = n.fma(wc, v.fma(wb, u.fma(wa, a)));
+            a.intoMemorySegment(out, outAt + c * PIXEL_BYTES, ORDER);
+            u = v;
+            v = n;
+        }
+    }
+
+    /**
+     * A sweep down one output column of a 3x3 kernel at stride 1 whose taps lie in two kernel
+     * columns only (a border column of a plane padded by one), over {@code rows} rows where all
+     * three kernel rows lie inside: tap (r, j) of the first pixel, for the two kernel columns
+     * {@code j} that lie inside, is at byte {@code at + r*rowBytes + (j - s0)*PIXEL_BYTES}. Along
+     * the column the two input vectors of each kernel row slide one row, so a pixel loads two for six
+     * FMAs; without these sweeps the border pixels, one call each, took as long as the interior.
+     * Taps are added in kernel-row-major order; weights of column {@code s0} of row r at
+     * {@code w[w0 + (3r + s0)*lanes]}; starts {@code startStep}, outputs {@code outStep} bytes apart.
+     */
+    static void sweepTwoColumnsDown(MemorySegment in, long at, long rowBytes, int s0, float[] w, int w0, int rows,
+                                    MemorySegment start, long startAt, long startStep, MemorySegment out, long outAt,
+                                    long outStep) {
+        int u = w0 + s0 * LANES;
+        FloatVector w00 = FloatVector.fromArray(SPECIES, w, u), w01 = FloatVector.fromArray(SPECIES, w, u + LANES),
+                w10 = FloatVector.fromArray(SPECIES, w, u + 3 * LANES),
+                w11 = FloatVector.fromArray(SPECIES, w, u + 4 * LANES),
+                w20 = FloatVector.fromArray(SPECIES, w, u + 6 * LANES),
+                w21 = FloatVector.fromArray(SPECIES, w, u + 7 * LANES);
+        FloatVector p0 = FloatVector.fromMemorySegment(SPECIES, in, at, ORDER),
+                q0 = FloatVector.fromMemorySegment(SPECIES, in, at + PIXEL_BYTES, ORDER),
+                p1 = FloatVector.fromMemorySegment(SPECIES, in, at + rowBytes, ORDER),
+                q1 = FloatVector.fromMemorySegment(SPECIES, in, at + rowBytes + PIXEL_BYTES, ORDER);
+        for (int r = 0; r < rows; r++) {
+            long next = at + (r + 2) * rowBytes;
+            FloatVector p2 = FloatVector.fromMemorySegment(SPECIES, in, next, ORDER);
+            FloatVector q2 = FloatVector.fromMemorySegment(SPECIES, in, next + PIXEL_BYTES, ORDER);
+            FloatVector a = FloatVector.fromMemorySegment(SPECIES, start, startAt + r * startStep, ORDER);
+            a = q0.fma(w01, p0.fma(w00, a));
+            a = q1.fma(w11, p1.fma(w10, a));
+            a = q2.fma(w21, p2.fma(w20, a));
+            a.intoMemorySegment(out, outAt + r * outStep, ORDER);
+            p0 = p1;
+            q0 = q1;
+            p1 = p2;
+            q1 = q2;
+        }
+    }
+
+    /**
+     * One pixel over kernel rows {@code [r0, r1)} and columns {@code [s0, s1)} of a kernel
+     * {@code s} columns wide, read in place: the pixels the sweeps leave (a plane's corners). Tap
+     * (r, c) of the pixel is at byte {@code at + r*rowBytes + c*PIXEL_BYTES} of {@code in}.
+     */
+    static void onePixelInPlace(MemorySegment in, long at, long rowBytes, int r0, int r1, int s0, int s1, int s,
+                                float[] w, int w0, MemorySegment start, long startAt, MemorySegment out, long outAt) {
+        FloatVector a = FloatVector.fromMemorySegment(SPECIES, start, startAt, ORDER);
+        for (int i = r0; i < r1; i++) {
+            for (int j = s0; j < s1; j++) {
+                a = FloatVector.fromMemorySegment(SPECIES, in, at + i * rowBytes + j * PIXEL_BYTES, ORDER)
+                        .fma(FloatVector.fromArray(SPECIES, w, w0 + (i * s + j) * LANES), a);
+            }
+        }
+        a.intoMemorySegment(out, outAt, ORDER);
+    }
+
+    /**
      * Four pixels, {@code step} floats apart in the input and {@code outStep} bytes in the output,
      * over the taps {@code [from, to)} of the list: the rest of a row's interior (or of a strided
      * row), or four rows of a border column (the pixel step is then a row).
