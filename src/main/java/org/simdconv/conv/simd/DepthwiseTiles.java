@@ -440,6 +440,97 @@ final class DepthwiseTiles {
         a22.intoArray(partial, at + 8 * LANES);
     }
 
+    /**
+     * {@link #nineTaps} for the six taps of two kernel rows of a 3x3 kernel along one output row (a
+     * top or bottom border row of a plane padded by one, where the third kernel row falls outside):
+     * tap (r, j) of the first pixel at float {@code inAt + r*inRow + j*lanes} of the plane at byte
+     * {@code inBase}; added to {@code partial[at + (3r + j)*lanes ..]}. Per pixel one gradient and
+     * two input vectors feed six FMAs.
+     */
+    static void sixTapsAlongRow(MemorySegment in, long inBase, int inAt, int inRow, MemorySegment gradOut,
+                                long gradBase, int gradAt, int columns, float[] partial, int at) {
+        FloatVector a00 = FloatVector.fromArray(SPECIES, partial, at);
+        FloatVector a01 = FloatVector.fromArray(SPECIES, partial, at + LANES);
+        FloatVector a02 = FloatVector.fromArray(SPECIES, partial, at + 2 * LANES);
+        FloatVector a10 = FloatVector.fromArray(SPECIES, partial, at + 3 * LANES);
+        FloatVector a11 = FloatVector.fromArray(SPECIES, partial, at + 4 * LANES);
+        FloatVector a12 = FloatVector.fromArray(SPECIES, partial, at + 5 * LANES);
+        long x0 = inBase + (long) inAt * Float.BYTES, x1 = x0 + (long) inRow * Float.BYTES;
+        long d = gradBase + (long) gradAt * Float.BYTES;
+        FloatVector u0 = FloatVector.fromMemorySegment(SPECIES, in, x0, ORDER),
+                v0 = FloatVector.fromMemorySegment(SPECIES, in, x0 + PIXEL_BYTES, ORDER),
+                u1 = FloatVector.fromMemorySegment(SPECIES, in, x1, ORDER),
+                v1 = FloatVector.fromMemorySegment(SPECIES, in, x1 + PIXEL_BYTES, ORDER);
+        for (int c = 0; c < columns; c++) {
+            long next = (c + 2) * PIXEL_BYTES;
+            FloatVector g = FloatVector.fromMemorySegment(SPECIES, gradOut, d + c * PIXEL_BYTES, ORDER);
+            FloatVector n0 = FloatVector.fromMemorySegment(SPECIES, in, x0 + next, ORDER);
+            FloatVector n1 = FloatVector.fromMemorySegment(SPECIES, in, x1 + next, ORDER);
+            a00 = g.fma(u0, a00);
+            a01 = g.fma(v0, a01);
+            a02 = g.fma(n0, a02);
+            a10 = g.fma(u1, a10);
+            a11 = g.fma(v1, a11);
+            a12 = g.fma(n1, a12);
+            u0 = v0;
+            v0 = n0;
+            u1 = v1;
+            v1 = n1;
+        }
+        a00.intoArray(partial, at);
+        a01.intoArray(partial, at + LANES);
+        a02.intoArray(partial, at + 2 * LANES);
+        a10.intoArray(partial, at + 3 * LANES);
+        a11.intoArray(partial, at + 4 * LANES);
+        a12.intoArray(partial, at + 5 * LANES);
+    }
+
+    /**
+     * {@link #nineTaps} for the six taps of two kernel columns of a 3x3 kernel down one output
+     * column (a left or right border column of a plane padded by one): tap (r, j) of the first
+     * pixel at float {@code inAt + r*inRow + j*lanes}; pixels {@code inRow} and {@code gradRow}
+     * floats apart; added to {@code partial[at + (3r + j)*lanes ..]}. Along the column the input
+     * vectors of each kernel row slide one row: per pixel one gradient and two input vectors feed
+     * six FMAs, where one tap at a time over these one-pixel-wide strips took as long as the interior.
+     */
+    static void sixTapsDownColumn(MemorySegment in, long inBase, int inAt, int inRow, MemorySegment gradOut,
+                                  long gradBase, int gradAt, int gradRow, int rows, float[] partial, int at) {
+        FloatVector a00 = FloatVector.fromArray(SPECIES, partial, at);
+        FloatVector a01 = FloatVector.fromArray(SPECIES, partial, at + LANES);
+        FloatVector a10 = FloatVector.fromArray(SPECIES, partial, at + 3 * LANES);
+        FloatVector a11 = FloatVector.fromArray(SPECIES, partial, at + 4 * LANES);
+        FloatVector a20 = FloatVector.fromArray(SPECIES, partial, at + 6 * LANES);
+        FloatVector a21 = FloatVector.fromArray(SPECIES, partial, at + 7 * LANES);
+        long x = inBase + (long) inAt * Float.BYTES, rowBytes = (long) inRow * Float.BYTES;
+        long d = gradBase + (long) gradAt * Float.BYTES, gradRowBytes = (long) gradRow * Float.BYTES;
+        FloatVector p0 = FloatVector.fromMemorySegment(SPECIES, in, x, ORDER),
+                q0 = FloatVector.fromMemorySegment(SPECIES, in, x + PIXEL_BYTES, ORDER),
+                p1 = FloatVector.fromMemorySegment(SPECIES, in, x + rowBytes, ORDER),
+                q1 = FloatVector.fromMemorySegment(SPECIES, in, x + rowBytes + PIXEL_BYTES, ORDER);
+        for (int r = 0; r < rows; r++) {
+            long next = x + (r + 2) * rowBytes;
+            FloatVector g = FloatVector.fromMemorySegment(SPECIES, gradOut, d + r * gradRowBytes, ORDER);
+            FloatVector p2 = FloatVector.fromMemorySegment(SPECIES, in, next, ORDER);
+            FloatVector q2 = FloatVector.fromMemorySegment(SPECIES, in, next + PIXEL_BYTES, ORDER);
+            a00 = g.fma(p0, a00);
+            a01 = g.fma(q0, a01);
+            a10 = g.fma(p1, a10);
+            a11 = g.fma(q1, a11);
+            a20 = g.fma(p2, a20);
+            a21 = g.fma(q2, a21);
+            p0 = p1;
+            q0 = q1;
+            p1 = p2;
+            q1 = q2;
+        }
+        a00.intoArray(partial, at);
+        a01.intoArray(partial, at + LANES);
+        a10.intoArray(partial, at + 3 * LANES);
+        a11.intoArray(partial, at + 4 * LANES);
+        a20.intoArray(partial, at + 6 * LANES);
+        a21.intoArray(partial, at + 7 * LANES);
+    }
+
     /** Adds the sum of {@code pixels} consecutive pixels from {@code at} to {@code partial[to .. to + lanes)}. */
     static void sum(MemorySegment gradOut, long gradBase, int at, int pixels, float[] partial, int to) {
         FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;

@@ -24,6 +24,10 @@ final class DepthwiseWeightGradient {
     private final int[] firstRow, rows, firstColumn, columns;
     /** A 3x3 kernel at stride 1 and dilation 1, with the registers for {@link DepthwiseTiles#nineTaps}. */
     private final boolean nineTaps;
+    /** Output rows and columns {@code [from, to)} whose pixels read all their taps inside the input. */
+    private final int[] interiorRows, interiorColumns;
+    /** The output rows and columns outside those. */
+    private final int[] borderRows, borderColumns;
 
     DepthwiseWeightGradient(Conv2dGeometry g) {
         this.g = g;
@@ -43,6 +47,16 @@ final class DepthwiseWeightGradient {
                 columns[t] = count(firstColumn[t], g.w() - 1 + g.padLeft() - j * g.dilationW(), g.strideW(), g.outW());
             }
         }
+        interiorRows = new int[] {0, g.outH()};
+        interiorColumns = new int[] {0, g.outW()};
+        for (int t = 0; t < taps; t++) {
+            interiorRows[0] = Math.max(interiorRows[0], firstRow[t]);
+            interiorRows[1] = Math.min(interiorRows[1], firstRow[t] + rows[t]);
+            interiorColumns[0] = Math.max(interiorColumns[0], firstColumn[t]);
+            interiorColumns[1] = Math.min(interiorColumns[1], firstColumn[t] + columns[t]);
+        }
+        borderRows = outside(interiorRows[0], interiorRows[1], g.outH());
+        borderColumns = outside(interiorColumns[0], interiorColumns[1], g.outW());
     }
 
     /** First output index {@code o >= 0} with {@code o*stride >= low}. */
@@ -93,33 +107,77 @@ final class DepthwiseWeightGradient {
 
     /**
      * A 3x3 kernel at stride 1: the pixels where all nine taps lie inside the input in one sweep
-     * ({@link DepthwiseTiles#nineTaps}), then each tap alone over the rest of its rectangle (the
-     * bands above and below that interior, and the columns beside it).
+     * ({@link DepthwiseTiles#nineTaps}); each border row beside that interior with the six taps of
+     * its two kernel rows ({@link DepthwiseTiles#sixTapsAlongRow}), each border column with those
+     * of its two kernel columns ({@link DepthwiseTiles#sixTapsDownColumn}); the corners, and
+     * borders of wider padding, one tap at a time.
      */
     private void accumulateNineTaps(MemorySegment in, long inBase, MemorySegment gradOut, long gradBase, float[] partial, int at) {
-        int oh0 = 0, oh1 = g.outH(), ow0 = 0, ow1 = g.outW();
-        for (int t = 0; t < 9; t++) {
-            oh0 = Math.max(oh0, firstRow[t]);
-            oh1 = Math.min(oh1, firstRow[t] + rows[t]);
-            ow0 = Math.max(ow0, firstColumn[t]);
-            ow1 = Math.min(ow1, end(t));
-        }
-        if (oh1 <= oh0 || ow1 <= ow0) { // no pixel reads all nine taps: each tap on its own
-            for (int t = 0; t < 9; t++) {
-                rectangle(in, inBase, gradOut, gradBase, partial, at, t, firstRow[t], firstRow[t] + rows[t],
-                        firstColumn[t], end(t));
+        if (interiorRows[1] <= interiorRows[0] || interiorColumns[1] <= interiorColumns[0]) {
+            for (int t = 0; t < 9; t++) { // no pixel reads all nine taps: each tap on its own
+                clipped(in, inBase, gradOut, gradBase, partial, at, t, 0, g.outH(), 0, g.outW());
             }
             return;
         }
+        int oh0 = interiorRows[0], oh1 = interiorRows[1], ow0 = interiorColumns[0], ow1 = interiorColumns[1];
         DepthwiseTiles.nineTaps(in, inBase, inAt(0, 0, oh0, ow0), g.w() * LANES, gradOut, gradBase, gradAt(oh0, ow0),
                 g.outW() * LANES, oh1 - oh0, ow1 - ow0, partial, at);
-        for (int t = 0; t < 9; t++) {
-            int rowEnd = firstRow[t] + rows[t];
-            rectangle(in, inBase, gradOut, gradBase, partial, at, t, firstRow[t], oh0, firstColumn[t], end(t));
-            rectangle(in, inBase, gradOut, gradBase, partial, at, t, oh1, rowEnd, firstColumn[t], end(t));
-            rectangle(in, inBase, gradOut, gradBase, partial, at, t, oh0, oh1, firstColumn[t], ow0);
-            rectangle(in, inBase, gradOut, gradBase, partial, at, t, oh0, oh1, ow1, end(t));
+        for (int oh : borderRows) {
+            int r0 = -1, count = 0;
+            for (int r = 0; r < 3; r++) {
+                if (inside(firstRow[3 * r], rows[3 * r], oh)) {
+                    r0 = r0 < 0 ? r : r0;
+                    count++;
+                }
+            }
+            if (count == 2) {
+                DepthwiseTiles.sixTapsAlongRow(in, inBase, inAt(r0, 0, oh, ow0), g.w() * LANES, gradOut, gradBase,
+                        gradAt(oh, ow0), ow1 - ow0, partial, at + 3 * r0 * LANES);
+            } else {
+                for (int t = 0; t < 9; t++) {
+                    clipped(in, inBase, gradOut, gradBase, partial, at, t, oh, oh + 1, ow0, ow1);
+                }
+            }
         }
+        for (int ow : borderColumns) {
+            int s0 = -1, count = 0;
+            for (int j = 0; j < 3; j++) {
+                if (inside(firstColumn[j], columns[j], ow)) {
+                    s0 = s0 < 0 ? j : s0;
+                    count++;
+                }
+            }
+            if (count == 2) {
+                DepthwiseTiles.sixTapsDownColumn(in, inBase, inAt(0, s0, oh0, ow), g.w() * LANES, gradOut, gradBase,
+                        gradAt(oh0, ow), g.outW() * LANES, oh1 - oh0, partial, at + s0 * LANES);
+            } else {
+                for (int t = 0; t < 9; t++) {
+                    clipped(in, inBase, gradOut, gradBase, partial, at, t, oh0, oh1, ow, ow + 1);
+                }
+            }
+            for (int oh : borderRows) { // the corners
+                for (int t = 0; t < 9; t++) {
+                    clipped(in, inBase, gradOut, gradBase, partial, at, t, oh, oh + 1, ow, ow + 1);
+                }
+            }
+        }
+    }
+
+    /** The indices of {@code [0, size)} outside {@code [from, to)}. */
+    private static int[] outside(int from, int to, int size) {
+        return java.util.stream.IntStream.range(0, size).filter(i -> i < from || i >= to).toArray();
+    }
+
+    /** True when {@code o} lies in {@code [first, first + count)}. */
+    private static boolean inside(int first, int count, int o) {
+        return o >= first && o < first + count;
+    }
+
+    /** Tap {@code t} alone over the part of output rows {@code [oh0, oh1)} and columns {@code [ow0, ow1)} where it lies inside. */
+    private void clipped(MemorySegment in, long inBase, MemorySegment gradOut, long gradBase, float[] partial, int at,
+                         int t, int oh0, int oh1, int ow0, int ow1) {
+        rectangle(in, inBase, gradOut, gradBase, partial, at, t, Math.max(oh0, firstRow[t]),
+                Math.min(oh1, firstRow[t] + rows[t]), Math.max(ow0, firstColumn[t]), Math.min(ow1, end(t)));
     }
 
     /** Tap {@code t} alone over output rows {@code [oh0, oh1)} and columns {@code [ow0, ow1)}. */
