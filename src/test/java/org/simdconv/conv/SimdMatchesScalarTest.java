@@ -88,8 +88,11 @@ class SimdMatchesScalarTest {
                 uses.merge(conv.kernelName(pass, c.inputShape(), c.weightShape()), 1, Integer::sum);
             }
             Set<String> expected = switch (pass) {
-                case FORWARD -> Set.of("depthwise-blocked-4", "blocked-direct-2x4-b4", "blocked-direct-2x4",
-                        "flat-plane-4x4", "row-direct-4x3");
+                case FORWARD -> thirtyTwoRegisters()
+                        ? Set.of("depthwise-blocked-4", "blocked-direct-2x4-b4", "blocked-direct-2x4", "plain-input-4x6",
+                                "flat-plane-4x4", "row-direct-4x3")
+                        : Set.of("depthwise-blocked-4", "blocked-direct-2x4-b4", "blocked-direct-2x4",
+                                "flat-plane-4x4", "row-direct-4x3");
                 case BACKWARD_DATA -> Set.of("depthwise-blocked-4", "blocked-direct-2x4-b4", "blocked-direct-2x4",
                         "row-direct-stride-phases", "row-direct-4x3");
                 case BACKWARD_WEIGHTS -> Set.of("depthwise-blocked-4", "blocked-weight-gradient-2x4",
@@ -102,6 +105,24 @@ class SimdMatchesScalarTest {
             }
             assertEquals(expected.size(), uses.size(), pass + " runs unexpected kernels: " + uses);
         }
+    }
+
+    /** The first-layer cases reach the kernel they are there for (with 512-bit vectors; with narrower ones it declines). */
+    @Test
+    void firstLayerCasesRunThePlainInputKernel() {
+        for (ConvCase c : firstLayerCases()) {
+            String kernel = Conv2d.create(c.options()).withImplementation(Implementation.SIMD)
+                    .kernelName(Conv2dPass.FORWARD, c.inputShape(), c.weightShape());
+            assertEquals(thirtyTwoRegisters(), kernel.endsWith("/plain-input-4x6"), c + " runs " + kernel);
+        }
+    }
+
+    /**
+     * True with 512-bit vectors, which come with the 32 registers that the first-layer kernel's tile
+     * needs (with narrower vectors it declines, and the row kernel runs those layers).
+     */
+    private static boolean thirtyTwoRegisters() {
+        return jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
     }
 
     /**
@@ -156,8 +177,25 @@ class SimdMatchesScalarTest {
         return new ConvCase(new int[] {n, c, h, w}, new int[] {c, 1, k, k}, options.withGroups(c));
     }
 
+    /**
+     * First layers, whose kernel with 512-bit vectors broadcasts one input channel at a time to
+     * four blocks of filters by six pixels: a ResNet stem in small (7x7, stride 2, padding 3), so
+     * that rows, border columns (tiles of six rows) and corners all occur; filters past a group of
+     * four blocks (72, 80: a group of fewer blocks), one channel, stride 1 and 3, uneven padding
+     * and dilation. The random cases seldom have four blocks of filters on a plane this large.
+     */
+    static List<ConvCase> firstLayerCases() {
+        Conv2dOptions d = Conv2dOptions.defaults();
+        return List.of(new ConvCase(new int[] {2, 3, 30, 37}, new int[] {64, 3, 7, 7}, d.withStride(2).withPadding(Padding.of(3))),
+                new ConvCase(new int[] {1, 3, 29, 26}, new int[] {72, 3, 7, 7}, d.withStride(2).withPadding(Padding.of(3))),
+                new ConvCase(new int[] {1, 1, 21, 19}, new int[] {80, 1, 5, 5}, d.withPadding(Padding.of(2))),
+                new ConvCase(new int[] {3, 2, 17, 40}, new int[] {64, 2, 3, 3}, d.withStride(3).withPadding(Padding.of(2, 0, 1, 3))),
+                new ConvCase(new int[] {1, 7, 16, 16}, new int[] {128, 7, 3, 5}, d.withDilation(2).withPadding(Padding.of(2, 4))),
+                new ConvCase(new int[] {1, 3, 9, 8}, new int[] {64, 3, 7, 7}, d.withStride(2).withPadding(Padding.of(3))));
+    }
+
     @ParameterizedTest
-    @MethodSource({"integerCases", "depthwiseCases"})
+    @MethodSource({"integerCases", "depthwiseCases", "firstLayerCases"})
     void everyPassIsExactOnSmallIntegers(ConvCase c) {
         Conv2dGeometry g = c.geometry();
         Conv2d scalar = Conv2d.create(c.options()).withImplementation(Implementation.SCALAR);

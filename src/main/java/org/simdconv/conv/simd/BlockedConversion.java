@@ -72,13 +72,31 @@ final class BlockedConversion {
     /** Block {@code cb} of item {@code n} of the blocked tensor {@code src} back into NCHW {@code dst}. */
     static void toNchw(ChannelBlockedLayout layout, MemorySegment src, long srcOffset, MemorySegment dst,
                        long dstOffset, int n, int cb) {
+        rowsToNchw(layout, src, srcOffset + n * layout.itemBytes()
+                + (long) cb * layout.height() * layout.width() * LANES * Float.BYTES, dst, dstOffset, n, cb, 0,
+                layout.height());
+    }
+
+    /**
+     * Rows {@code [h0, h1)} of block {@code cb} of NCHW item {@code n}, from a band of blocked rows
+     * at byte {@code band} of {@code src} that holds them ({@code [cb][h - h0][w][lanes]}, blocks
+     * {@code bandRows} rows apart): a band converted right after it was computed, while in cache.
+     */
+    static void bandToNchw(ChannelBlockedLayout layout, MemorySegment src, long band, int bandRows, MemorySegment dst,
+                           long dstOffset, int n, int cb, int h0, int h1) {
+        long rowBytes = (long) layout.width() * LANES * Float.BYTES;
+        rowsToNchw(layout, src, band + (cb * (long) bandRows - h0) * rowBytes, dst, dstOffset, n, cb, h0, h1);
+    }
+
+    /** Rows {@code [h0, h1)} of block {@code cb} of item {@code n}, row h read at {@code block + h * rowBytes}. */
+    private static void rowsToNchw(ChannelBlockedLayout layout, MemorySegment src, long block, MemorySegment dst,
+                                   long dstOffset, int n, int cb, int h0, int h1) {
         int w = layout.width(), rowFloats = w * LANES, live = Math.min(LANES, layout.channels() - cb * LANES);
         Scratch s = SCRATCH.get().forWidth(w);
         float[] rows = s.rows;
         long plane = (long) layout.height() * w * Float.BYTES;
-        long block = srcOffset + n * layout.itemBytes() + (long) cb * layout.height() * rowFloats * Float.BYTES;
         int whole = w / LANES * LANES;
-        for (int h = 0; h < layout.height(); h++) {
+        for (int h = h0; h < h1; h++) {
             MemorySegment.copy(src, Tensor.FLOAT, block + (long) h * rowFloats * Float.BYTES, rows, 0, rowFloats);
             for (int x = 0; x < whole; x += LANES) { // lanes pixels into the lanes channel rows
                 RegisterTranspose.transpose(rows, x * LANES, LANES, rows, rowFloats + x, w);

@@ -79,6 +79,11 @@ public final class VectorConv2d implements Conv2dKernels {
         /** Channel-blocked direct convolution, two blocks of output channels by four pixels ({@link BlockedPasses}). */
         BLOCKED_DIRECT("blocked-direct-2x4", Map.of(Conv2dPass.FORWARD, BlockedPasses::acceptsForward,
                 Conv2dPass.BACKWARD_DATA, BlockedPasses::acceptsBackwardData)),
+        /**
+         * A first layer's few plain input channels into channel-blocked output, four blocks of
+         * filters by six pixels, one channel per tap ({@link PlainInputConvolution}).
+         */
+        PLAIN_INPUT("plain-input-4x6", Map.of(Conv2dPass.FORWARD, PlainInputConvolution::accepts)),
         /** Backward-data split into stride phases, rows vectorised along the width ({@link StridedBackwardData}). */
         ROW_DIRECT_STRIDE_PHASES("row-direct-stride-phases",
                 Map.of(Conv2dPass.BACKWARD_DATA, g -> g.strideH() > 1 || g.strideW() > 1)),
@@ -125,6 +130,7 @@ public final class VectorConv2d implements Conv2dKernels {
     private final ScratchPool pool = new ScratchPool();
     private final BlockedPasses blocked = new BlockedPasses(pool);
     private final DepthwiseConvolution depthwise = new DepthwiseConvolution(pool);
+    private final ConcurrentHashMap<Conv2dGeometry, PlainInputConvolution> plainInputPlans = new ConcurrentHashMap<>();
 
     /** The first kernel of {@link #ORDER} that accepts {@code pass} on {@code g}. */
     static Kernel choose(Conv2dPass pass, Conv2dGeometry g) {
@@ -238,6 +244,8 @@ public final class VectorConv2d implements Conv2dKernels {
             depthwise.forward(g, input, weight, bias, output, true, par);
         } else if (kernel.blockedDirect()) {
             blocked.forward(g, input, weight, bias, output, inBlocked, outBlocked, par);
+        } else if (kernel == Kernel.PLAIN_INPUT) {
+            plainInputPlan(g).forward(input, weight, bias, output, true, par, pool);
         } else {
             try (NchwCopies copies = new NchwCopies(par)) {
                 forward(g, copies.of(input, g.inputShape(), true, false), weight, bias,
@@ -306,6 +314,10 @@ public final class VectorConv2d implements Conv2dKernels {
         }
         if (kernel.blockedDirect()) {
             blocked.forward(g, input, weight, bias, output, false, false, par);
+            return;
+        }
+        if (kernel == Kernel.PLAIN_INPUT) {
+            plainInputPlan(g).forward(input, weight, bias, output, false, par, pool);
             return;
         }
         int perChannel = g.channelsPerGroup() * g.r() * g.s();
@@ -458,6 +470,10 @@ public final class VectorConv2d implements Conv2dKernels {
             pool.giveAll(partials);
             pool.giveAll(biasPartials);
         }
+    }
+
+    private PlainInputConvolution plainInputPlan(Conv2dGeometry g) {
+        return BlockedPasses.cached(plainInputPlans, g, PlainInputConvolution::new);
     }
 
     private record FlatKey(Conv2dGeometry g, int splits) {

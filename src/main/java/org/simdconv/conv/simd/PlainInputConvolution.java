@@ -1,0 +1,321 @@
+package org.simdconv.conv.simd;
+
+import static org.simdconv.conv.simd.BlockedTiles.LANES;
+import static org.simdconv.conv.simd.PlainInputTiles.PIXELS;
+
+import java.lang.foreign.MemorySegment;
+import org.simdconv.conv.Conv2dGeometry;
+import org.simdconv.parallel.Parallelism;
+import org.simdconv.tensor.ChannelBlockedLayout;
+import org.simdconv.tensor.Tensor;
+
+/**
+ * The forward pass of a first layer: a few input channels (fewer than half a block, so the
+ * channel-blocked entry points keep them plain, see {@code ChannelBlockedLayout.blockFor}) into
+ * channel-blocked output. Vectorised over the output channels, as oneDNN does for such layers: each
+ * tap is one input channel at one kernel position, broadcast to four blocks of filters
+ * ({@link PlainInputTiles}), and the input is never padded up to a block of channels.
+ *
+ * <p>Each batch item is staged into a heap array, one plane per channel, every row split into its
+ * stride phases ({@code [c][ih][q][j]}, input column {@code iw = j*strideW + q}), so that at any tap
+ * the pixels of consecutive output columns are one float apart. Pixels are covered as the blocked
+ * kernel covers them ({@link BlockedDirectConvolution}): the interior columns of every row by tiles
+ * of six pixels with the kernel rows clipped per row, the other columns by tiles of six rows, the
+ * rest one pixel at a time; taps that fall outside the input are never read, nor multiplied.
+ * Output rows are the outer loop, so the few input rows a row of tiles reads stay in L1 while every
+ * group of blocks uses them.
+ *
+ * <p>Weights are packed {@code [q][c][r][s][b][lanes]}: groups {@code q} of four blocks of filters
+ * (the last group may hold fewer), so the four weight vectors of a tap are neighbours.
+ */
+final class PlainInputConvolution {
+
+    /** Blocks of filters per group (the tile's width). */
+    static final int GROUP = 4;
+    /**
+     * Output rows computed into a band workspace before they are converted to NCHW, when the output
+     * is NCHW: twelve rows of a ResNet stem's 64 channels (344 KB) stay in L2. A whole blocked
+     * output first wrote 25.7 MB to memory only to read it back for the conversion.
+     */
+    static final int BAND = 12;
+
+    private static final ThreadLocal<float[]> STAGED = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
+
+    /** This thread's array for one input row, at least {@code width} floats. */
+    private static float[] rowScratch(int width) {
+        if (ROW.get().length < width) {
+            ROW.set(new float[width]);
+        }
+        return ROW.get();
+    }
+
+    private final Conv2dGeometry g;
+    private final BlockedProblem p;
+    private final int phaseLength;
+    private final int rowFloats;
+    private final int taps;
+    private final int blocks;
+    /** Bytes of one block's output plane. */
+    private final long planeBytes;
+    /** Tap lists by kernel-row range and kernel-column range: {@code [rows][columns]}. */
+    private final TapList[][] tapLists;
+    private final int[] rowClass;
+    private final int[] columnClass;
+    /** One past the interior columns that the row tiles cover. */
+    private final int rowTilesEnd;
+
+    /** The taps of one (row range, column range) class: input offsets and tap indices {@code (c*R + r)*S + s}. */
+    private record TapList(int[] inOffsets, int[] taps, int count) {
+    }
+
+    PlainInputConvolution(Conv2dGeometry g) {
+        this.g = g;
+        this.p = BlockedProblem.forward(g, LANES);
+        this.phaseLength = Math.ceilDiv(g.w(), g.strideW());
+        this.rowFloats = g.strideW() * phaseLength;
+        this.taps = g.c() * g.r() * g.s();
+        this.blocks = Math.ceilDiv(g.k(), LANES);
+        this.planeBytes = (long) g.outH() * g.outW() * LANES * Float.BYTES;
+        this.rowClass = new int[g.outH()];
+        this.columnClass = new int[g.outW()];
+        this.tapLists = new TapList[(g.r() + 1) * (g.r() + 1)][(g.s() + 1) * (g.s() + 1)];
+        for (int oh = 0; oh < g.outH(); oh++) {
+            rowClass[oh] = rangeClass(p.firstRow(oh), p.endRow(oh), g.r());
+        }
+        for (int ow = 0; ow < g.outW(); ow++) {
+            columnClass[ow] = rangeClass(p.firstColumn(ow), p.endColumn(ow), g.s());
+        }
+        for (int oh = 0; oh < g.outH(); oh++) {
+            for (int ow = 0; ow < g.outW(); ow++) {
+                if (tapLists[rowClass[oh]][columnClass[ow]] == null) {
+                    tapLists[rowClass[oh]][columnClass[ow]] = tapList(p.firstRow(oh), p.endRow(oh), p.firstColumn(ow),
+                            p.endColumn(ow));
+                }
+            }
+        }
+        int owA = p.firstInteriorColumn();
+        this.rowTilesEnd = owA + (p.endInteriorColumn() - owA) / PIXELS * PIXELS;
+    }
+
+    /**
+     * One group of plain input channels (fewer than half a block) into at least half a block of
+     * filters, which the blocked entry points keep channel-blocked, on a machine with the 32 vector
+     * registers the tile needs, with an item that fits a Java array.
+     */
+    static boolean accepts(Conv2dGeometry g) {
+        return BlockedTiles.WIDE && g.groups() == 1 && !VectorConv2d.blockedLayout(g.c())
+                && VectorConv2d.blockedLayout(g.k())
+                && (long) g.c() * g.h() * g.strideW() * Math.ceilDiv(g.w(), g.strideW()) < Integer.MAX_VALUE - 64;
+    }
+
+    /**
+     * The forward pass on NCHW (plain) input into {@code output}, channel-blocked when
+     * {@code outBlocked}, else NCHW: then {@link #BAND} rows at a time are computed into a pooled
+     * blocked band and converted while in cache, so the only output that reaches memory is the
+     * NCHW tensor (the conversion is counted in the pass). Tasks are batch items, and groups of
+     * blocks too when there are fewer items than threads.
+     */
+    void forward(Tensor input, Tensor weight, Tensor bias, Tensor output, boolean outBlocked, Parallelism par,
+                 ScratchPool pool) {
+        float[] oihw = pool.array(g.k() * taps), w = pool.array(weightLength()), b = pool.array(blocks * LANES);
+        ChannelBlockedLayout layout = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
+        try {
+            MemorySegment.copy(weight.segment(), Tensor.FLOAT, weight.byteOffset(), oihw, 0, g.k() * taps);
+            packWeights(oihw, w);
+            java.util.Arrays.fill(b, 0, blocks * LANES, 0f);
+            for (int k = 0; bias != null && k < g.k(); k++) {
+                b[k] = bias.getFlat(k);
+            }
+            int splits = WorkSplit.channelSplits(g.n(), groups(), par.threads());
+            par.forEach(g.n() * splits, task -> {
+                int n = task / splits;
+                int q0 = WorkSplit.start(groups(), splits, task % splits);
+                int q1 = WorkSplit.start(groups(), splits, task % splits + 1);
+                float[] in = stage(input, n);
+                if (outBlocked) {
+                    run(in, output.segment(), output.byteOffset() + n * layout.itemBytes(), planeBytes, 0, q0, q1, w, b,
+                            0, g.outH());
+                    return;
+                }
+                long bandBlockBytes = (long) BAND * g.outW() * LANES * Float.BYTES;
+                MemorySegment band = pool.segment(bandBlockBytes * blocks);
+                try {
+                    for (int h0 = 0; h0 < g.outH(); h0 += BAND) {
+                        int h1 = Math.min(g.outH(), h0 + BAND);
+                        run(in, band, 0, bandBlockBytes, h0, q0, q1, w, b, h0, h1);
+                        for (int kb = q0 * GROUP; kb < Math.min(blocks, q1 * GROUP); kb++) {
+                            BlockedConversion.bandToNchw(layout, band, 0, BAND, output.segment(), output.byteOffset(), n,
+                                    kb, h0, h1);
+                        }
+                    }
+                } finally {
+                    pool.give(band);
+                }
+            });
+        } finally {
+            pool.give(oihw);
+            pool.give(w);
+            pool.give(b);
+        }
+    }
+
+    /** Blocks of filters: {@code ceil(K / lanes)}. */
+    int blocks() {
+        return blocks;
+    }
+
+    /** Groups of up to four blocks: the unit of work of a task. */
+    int groups() {
+        return Math.ceilDiv(blocks, GROUP);
+    }
+
+    /** Floats of the packed weights. */
+    int weightLength() {
+        return blocks * LANES * taps;
+    }
+
+    /** Packs the OIHW weights {@code oihw} ({@code K x C x R x S}); filters past the last are zero. */
+    void packWeights(float[] oihw, float[] packed) {
+        for (int k = 0; k < blocks * LANES; k++) {
+            int kb = k / LANES, q = kb / GROUP, groupBlocks = Math.min(GROUP, blocks - q * GROUP);
+            int base = q * GROUP * LANES * taps + kb % GROUP * LANES + k % LANES;
+            for (int t = 0; t < taps; t++) {
+                packed[base + t * groupBlocks * LANES] = k < g.k() ? oihw[k * taps + t] : 0f;
+            }
+        }
+    }
+
+    /**
+     * Stages item {@code n} of the NCHW (plain) input {@code x} into this thread's array, which it
+     * returns; it stays valid until this thread stages again.
+     */
+    float[] stage(Tensor x, int n) {
+        int floats = g.c() * g.h() * rowFloats;
+        float[] staged = STAGED.get();
+        if (staged.length < floats) {
+            staged = new float[floats];
+            STAGED.set(staged);
+        }
+        long plane = (long) g.h() * g.w();
+        long item = x.byteOffset() + (long) n * g.c() * plane * Float.BYTES;
+        int sw = g.strideW();
+        float[] row = sw == 1 ? null : rowScratch(g.w());
+        for (int c = 0; c < g.c(); c++) {
+            for (int ih = 0; ih < g.h(); ih++) {
+                long from = item + (c * plane + (long) ih * g.w()) * Float.BYTES;
+                int to = (c * g.h() + ih) * rowFloats;
+                if (sw == 1) {
+                    MemorySegment.copy(x.segment(), Tensor.FLOAT, from, staged, to, g.w());
+                } else { // the row in bulk, then split into its phases between arrays
+                    MemorySegment.copy(x.segment(), Tensor.FLOAT, from, row, 0, g.w());
+                    for (int q = 0; q < sw; q++) {
+                        for (int iw = q, j = to + q * phaseLength; iw < g.w(); iw += sw, j++) {
+                            staged[j] = row[iw];
+                        }
+                    }
+                }
+            }
+        }
+        return staged;
+    }
+
+    /**
+     * Writes output rows {@code [h0, h1)} of groups {@code [q0, q1)} of blocks of item {@code n},
+     * staged in {@code in}, into blocked output planes at byte {@code outItem} of {@code out}, whose
+     * blocks are {@code blockBytes} apart and start at output row {@code firstRow} (the whole
+     * output, or a band of it), from the packed weights and the bias {@code bias} (a multiple of
+     * the lanes long, zero past the last filter).
+     */
+    void run(float[] in, MemorySegment out, long outItem, long blockBytes, int firstRow, int q0, int q1, float[] w,
+             float[] bias, int h0, int h1) {
+        int owA = p.firstInteriorColumn();
+        for (int oh = h0; oh < h1; oh++) {
+            TapList row = tapLists[rowClass[oh]][columnClass[Math.min(owA, g.outW() - 1)]];
+            for (int ow = owA; ow < rowTilesEnd; ow += PIXELS) {
+                tile(in, inPixel(oh, ow), 1, row, out, outItem + pixel(oh - firstRow, ow), (long) LANES * Float.BYTES,
+                        blockBytes, q0, q1, w, bias);
+            }
+        }
+        int ohA = Math.max(h0, p.firstInteriorRow()), ohEnd = Math.min(h1, p.endInteriorRow());
+        int ohTiled = ohA + Math.max(0, ohEnd - ohA) / PIXELS * PIXELS;
+        for (int ow = 0; ow < g.outW(); ow++) {
+            if (ow == owA && rowTilesEnd > owA) {
+                ow = rowTilesEnd - 1;
+                continue;
+            }
+            for (int oh = ohA; oh < ohTiled; oh += PIXELS) {
+                tile(in, inPixel(oh, ow), g.strideH() * rowFloats, tapLists[rowClass[oh]][columnClass[ow]], out,
+                        outItem + pixel(oh - firstRow, ow), (long) g.outW() * LANES * Float.BYTES, blockBytes, q0, q1, w,
+                        bias);
+            }
+            for (int oh = h0; oh < h1; oh++) {
+                if (oh == ohA && ohTiled > ohA) {
+                    oh = ohTiled - 1;
+                    continue;
+                }
+                TapList list = tapLists[rowClass[oh]][columnClass[ow]];
+                for (int q = q0; q < q1; q++) {
+                    int groupBlocks = Math.min(GROUP, blocks - q * GROUP);
+                    PlainInputTiles.blocksOnePixel(groupBlocks, in, inPixel(oh, ow), list.inOffsets(), list.taps(),
+                            list.count(), w, q * GROUP * LANES * taps, bias, q * GROUP * LANES, out,
+                            outItem + q * GROUP * blockBytes + pixel(oh - firstRow, ow), blockBytes);
+                }
+            }
+        }
+    }
+
+    /** Six pixels, {@code step} floats apart in the input and {@code outStep} bytes in the output, of groups {@code [q0, q1)}. */
+    private void tile(float[] in, int inAt, int step, TapList list, MemorySegment out, long out0, long outStep,
+                      long blockBytes, int q0, int q1, float[] w, float[] bias) {
+        for (int q = q0; q < q1; q++) {
+            int groupBlocks = Math.min(GROUP, blocks - q * GROUP), w0 = q * GROUP * LANES * taps;
+            long o = out0 + q * GROUP * blockBytes;
+            if (groupBlocks == GROUP && step == 1) {
+                PlainInputTiles.fourBlocksSixPixelsDense(in, inAt, list.inOffsets(), list.taps(), list.count(), w, w0,
+                        bias, q * GROUP * LANES, out, o, blockBytes, outStep);
+            } else if (groupBlocks == GROUP) {
+                PlainInputTiles.fourBlocksSixPixels(in, inAt, step, list.inOffsets(), list.taps(), list.count(), w, w0,
+                        bias, q * GROUP * LANES, out, o, blockBytes, outStep);
+            } else {
+                for (int k = 0; k < groupBlocks; k++) {
+                    PlainInputTiles.blockSixPixels(groupBlocks, k, in, inAt, step, list.inOffsets(), list.taps(),
+                            list.count(), w, w0, bias, q * GROUP * LANES, out, o + k * blockBytes, outStep);
+                }
+            }
+        }
+    }
+
+    /** Byte offset of output pixel (oh, ow) within a block's plane. */
+    private long pixel(int oh, int ow) {
+        return ((long) oh * g.outW() + ow) * LANES * Float.BYTES;
+    }
+
+    /** Staged index of output pixel (oh, ow) before its taps' offsets are added. */
+    private int inPixel(int oh, int ow) {
+        return (oh * g.strideH() - g.padTop()) * rowFloats + ow;
+    }
+
+    /** Numbers the range {@code [lo, hi)} of kernel indices below {@code extent}; every empty range is one class. */
+    private static int rangeClass(int lo, int hi, int extent) {
+        return hi > lo ? lo * (extent + 1) + hi : 0;
+    }
+
+    /** The taps of kernel rows {@code [r0, r1)} and columns {@code [s0, s1)}, channel by channel. */
+    private TapList tapList(int r0, int r1, int s0, int s1) {
+        int count = g.c() * Math.max(0, r1 - r0) * Math.max(0, s1 - s0);
+        int[] in = new int[count], tap = new int[count];
+        int t = 0;
+        for (int c = 0; c < g.c(); c++) {
+            for (int r = r0; r < r1; r++) {
+                for (int s = s0; s < s1; s++, t++) {
+                    int column = s * g.dilationW() - g.padLeft();
+                    in[t] = (c * g.h() + r * g.dilationH()) * rowFloats
+                            + Math.floorMod(column, g.strideW()) * phaseLength + Math.floorDiv(column, g.strideW());
+                    tap[t] = (c * g.r() + r) * g.s() + s;
+                }
+            }
+        }
+        return new TapList(in, tap, count);
+    }
+}
