@@ -57,6 +57,23 @@ record ConvCase(int[] inputShape, int[] weightShape, Conv2dOptions options) {
         return draw(seed, count, maxFlops, ConvCase::randomWideCandidate);
     }
 
+    /**
+     * First layers: a few input channels (fewer than half a block, so blocked tensors keep them
+     * plain) into four or eight blocks of filters, for the kernel that broadcasts one input channel
+     * to four blocks at a time (it runs with 512-bit vectors; elsewhere these go to the others).
+     */
+    static List<ConvCase> randomFirstLayers(long seed, int count, long maxFlops) {
+        return draw(seed, count, maxFlops, random -> {
+            int c = 1 + random.nextInt(Math.max(1, LANES / 2 - 1));
+            int k = 4 * LANES * pick(random, 1, 1, 2);
+            int r = pick(random, 1, 3, 5, 7);
+            int s = random.nextInt(4) == 0 ? pick(random, 1, 3, 7) : r;
+            int h = 1 + random.nextInt(random.nextBoolean() ? 9 : 24);
+            int w = 1 + random.nextInt(random.nextBoolean() ? 12 : 30);
+            return withRandomOptions(random, pick(random, 1, 2, 3), 1, c, k, r, s, h, w);
+        });
+    }
+
     private static ConvCase randomWideCandidate(Random random) {
         int n = pick(random, 1, 1, 2, 3);
         int groups = pick(random, 1, 1, 1, 2, 3);

@@ -241,6 +241,24 @@ class FiniteDifferenceTest {
             shape(2, 19, 10, 12), shape(19, 1, 3, 3),
             Conv2dOptions.defaults().withGroups(19).withPadding(Padding.of(1)), 10, 12);
 
+    /**
+     * A first layer: three plain channels into four blocks of filters, stride 2, padding 2: with
+     * 512-bit vectors the plain-input kernel of forward and backward-weights.
+     */
+    static final Case FIRST_LAYER_CASE = of("3 channels to 4 blocks, 5x5, stride 2, padding 2: the plain-input kernel",
+            shape(1, 3, 13, 12), shape(4 * LANES, 3, 5, 5),
+            Conv2dOptions.defaults().withStride(2).withPadding(Padding.of(2)), 7, 6);
+
+    @Test
+    void theFirstLayerCaseRunsThePlainInputKernelWith512BitVectors() {
+        Conv2d conv = conv(Implementation.SIMD, FIRST_LAYER_CASE.options());
+        boolean wide = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
+        for (Conv2dPass pass : List.of(Conv2dPass.FORWARD, Conv2dPass.BACKWARD_WEIGHTS)) {
+            String kernel = conv.kernelName(pass, FIRST_LAYER_CASE.input(), FIRST_LAYER_CASE.weight());
+            assertEquals(wide, kernel.endsWith("/plain-input-4x6"), pass + " runs " + kernel);
+        }
+    }
+
     @Test
     void theFlatAndDepthwiseCasesRunTheirKernels() {
         Conv2d flat = conv(Implementation.SIMD, FLAT_CASE.options());
@@ -269,6 +287,7 @@ class FiniteDifferenceTest {
                 DEPTHWISE_CASE,
                 FLAT_CASE,
                 DEPTHWISE_3X3_CASE,
+                FIRST_LAYER_CASE,
         };
         return Stream.of(Implementation.SCALAR, Implementation.SIMD)
                 .flatMap(impl -> Stream.of(chosen).map(c -> Arguments.of(impl, c)));

@@ -35,13 +35,16 @@ import org.simdconv.tensor.Tensor;
 class SimdMatchesScalarTest {
 
     private static final List<ConvCase> INTEGER_CASES = concat(ConvCase.random(20261123L, 400, 400_000),
-            ConvCase.randomWide(20261124L, 160, 2_000_000));
+            ConvCase.randomWide(20261124L, 160, 2_000_000), ConvCase.randomFirstLayers(20261202L, 40, 2_000_000));
     private static final List<ConvCase> GAUSSIAN_CASES = concat(ConvCase.random(7L, 120, 400_000),
-            ConvCase.randomWide(8L, 60, 2_000_000));
+            ConvCase.randomWide(8L, 60, 2_000_000), ConvCase.randomFirstLayers(9L, 20, 2_000_000));
 
-    private static List<ConvCase> concat(List<ConvCase> a, List<ConvCase> b) {
-        List<ConvCase> all = new ArrayList<>(a);
-        all.addAll(b);
+    @SafeVarargs
+    private static List<ConvCase> concat(List<ConvCase>... lists) {
+        List<ConvCase> all = new ArrayList<>();
+        for (List<ConvCase> list : lists) {
+            all.addAll(list);
+        }
         return List.copyOf(all);
     }
 
@@ -95,8 +98,11 @@ class SimdMatchesScalarTest {
                                 "flat-plane-4x4", "row-direct-4x3");
                 case BACKWARD_DATA -> Set.of("depthwise-blocked-4", "blocked-direct-2x4-b4", "blocked-direct-2x4",
                         "row-direct-stride-phases", "row-direct-4x3");
-                case BACKWARD_WEIGHTS -> Set.of("depthwise-blocked-4", "blocked-weight-gradient-2x4",
-                        "flat-plane-4x4", "row-direct-weight-gradient");
+                case BACKWARD_WEIGHTS -> thirtyTwoRegisters()
+                        ? Set.of("depthwise-blocked-4", "plain-input-4x6", "blocked-weight-gradient-2x4",
+                                "flat-plane-4x4", "row-direct-weight-gradient")
+                        : Set.of("depthwise-blocked-4", "blocked-weight-gradient-2x4", "flat-plane-4x4",
+                                "row-direct-weight-gradient");
             };
             for (String kernel : expected) {
                 String name = simd.kernelsName() + "/" + kernel;
@@ -107,13 +113,19 @@ class SimdMatchesScalarTest {
         }
     }
 
-    /** The first-layer cases reach the kernel they are there for (with 512-bit vectors; with narrower ones it declines). */
+    /**
+     * The first-layer cases reach the kernel they are there for with 512-bit vectors (with narrower
+     * ones it declines): forward always, backward-weights with a multiple of 64 filters.
+     */
     @Test
     void firstLayerCasesRunThePlainInputKernel() {
         for (ConvCase c : firstLayerCases()) {
-            String kernel = Conv2d.create(c.options()).withImplementation(Implementation.SIMD)
-                    .kernelName(Conv2dPass.FORWARD, c.inputShape(), c.weightShape());
-            assertEquals(thirtyTwoRegisters(), kernel.endsWith("/plain-input-4x6"), c + " runs " + kernel);
+            Conv2d simd = Conv2d.create(c.options()).withImplementation(Implementation.SIMD);
+            String forward = simd.kernelName(Conv2dPass.FORWARD, c.inputShape(), c.weightShape());
+            assertEquals(thirtyTwoRegisters(), forward.endsWith("/plain-input-4x6"), c + " runs " + forward);
+            String weights = simd.kernelName(Conv2dPass.BACKWARD_WEIGHTS, c.inputShape(), c.weightShape());
+            assertEquals(thirtyTwoRegisters() && c.weightShape()[0] % 64 == 0, weights.endsWith("/plain-input-4x6"),
+                    c + " runs " + weights);
         }
     }
 
@@ -158,7 +170,8 @@ class SimdMatchesScalarTest {
      * Depthwise layers, whose kernel has tiles of its own for 3x3 kernels at stride 1 (MobileNet's
      * layer: shared input loads in forward, all nine taps in one sweep in backward-weights) besides
      * the general ones: channel tails, padding 0 to 2 (so the interior where every tap lies inside
-     * is large, thin or empty), planes narrower than a tile, stride 2, dilation and a 5x5 kernel.
+     * is large, thin or empty), planes narrower than a tile, stride 2, dilation and a 5x5 kernel,
+     * and rows several vectors long (on NCHW tensors the 3x3 kernel runs along the rows).
      */
     static List<ConvCase> depthwiseCases() {
         Conv2dOptions d = Conv2dOptions.defaults();
@@ -170,7 +183,9 @@ class SimdMatchesScalarTest {
                 depthwise(1, 17, 2, 9, 3, d.withPadding(Padding.of(1, 0, 2, 1))),
                 depthwise(2, 18, 15, 14, 3, d.withStride(2).withPadding(Padding.of(1))),
                 depthwise(1, 9, 13, 19, 3, d.withDilation(2).withPadding(Padding.of(2))),
-                depthwise(1, 24, 11, 12, 5, d.withPadding(Padding.of(2))));
+                depthwise(1, 24, 11, 12, 5, d.withPadding(Padding.of(2))),
+                depthwise(2, 3, 9, 70, 3, d.withPadding(Padding.of(1))),
+                depthwise(1, 4, 6, 64, 3, d.withPadding(Padding.of(0, 1))));
     }
 
     private static ConvCase depthwise(int n, int c, int h, int w, int k, Conv2dOptions options) {

@@ -122,6 +122,25 @@ final class DepthwiseConvolution {
                  Parallelism par) {
         DepthwisePlane plane = forwardPlan(g);
         int blocks = Math.ceilDiv(g.c(), LANES), taps = g.r() * g.s();
+        if (!blockedTensors && plane.sweepsInPlace()) {
+            float[] w = pool.array(blocks * taps * LANES);
+            try {
+                pack(weight, g.c(), taps, null, null, w);
+                long in = (long) g.h() * g.w() * Float.BYTES, out = (long) g.outH() * g.outW() * Float.BYTES;
+                par.forEach(g.n() * blocks, task -> {
+                    int n = task / blocks, cb = task % blocks;
+                    for (int c = cb * LANES; c < Math.min(g.c(), (cb + 1) * LANES); c++) {
+                        plane.runNchw(input.segment(), input.byteOffset() + ((long) n * g.c() + c) * in,
+                                w, cb * taps * LANES + c % LANES, output.segment(),
+                                output.byteOffset() + ((long) n * g.c() + c) * out, bias == null ? 0f : bias.getFlat(c),
+                                false);
+                    }
+                });
+            } finally {
+                pool.give(w);
+            }
+            return;
+        }
         float[] w = pool.array(blocks * taps * LANES);
         MemorySegment b = pool.segment((long) blocks * LANES * Float.BYTES);
         ChannelBlockedLayout x = new ChannelBlockedLayout(g.c(), g.h(), g.w(), LANES);
@@ -171,6 +190,19 @@ final class DepthwiseConvolution {
                 pack(weight, g.c(), g.r() * g.s(), phase, g, weights[i]);
             }
             boolean inPlace = phases.size() == 1 && phases.get(0).plane().sweepsInPlace();
+            if (inPlace && !blockedTensors) {
+                DepthwisePlane plane = phases.get(0).plane();
+                long in = (long) g.outH() * g.outW() * Float.BYTES, out = (long) g.h() * g.w() * Float.BYTES;
+                par.forEach(g.n() * blocks, task -> {
+                    int n = task / blocks, cb = task % blocks;
+                    for (int c = cb * LANES; c < Math.min(g.c(), (cb + 1) * LANES); c++) {
+                        plane.runNchw(gradOutput.segment(), gradOutput.byteOffset() + ((long) n * g.c() + c) * in,
+                                weights[0], cb * plane.taps() * LANES + c % LANES, gradInput.segment(),
+                                gradInput.byteOffset() + ((long) n * g.c() + c) * out, 0f, accumulate);
+                    }
+                });
+                return;
+            }
             par.forEach(g.n() * blocks, task -> {
                 int n = task / blocks, cb = task % blocks;
                 float[] in = inPlace ? null : stage(gradOutput, dy, blockedTensors, n, cb, 0);

@@ -38,6 +38,8 @@ final class DepthwisePlane {
     private final int rowTilesEnd;
     /** Kernel rows {@code [firstRows[oh], endRows[oh])} and columns likewise lie inside the input. */
     private final int[] firstRows, endRows, firstColumns, endColumns;
+    /** The same problem on NCHW planes, when it {@link #sweepsInPlace}; else null. */
+    private final DepthwiseRows rows;
 
     DepthwisePlane(BlockedProblem p, BlockedDirectConvolution.OutputGrid grid) {
         this.p = p;
@@ -65,6 +67,7 @@ final class DepthwisePlane {
             firstColumns[ow] = p.firstColumn(ow);
             endColumns[ow] = p.endColumn(ow);
         }
+        this.rows = sweepsInPlace() ? new DepthwiseRows(p) : null;
     }
 
     /** The taps of kernel columns {@code [s0, s1)} of every kernel row, row-major. */
@@ -141,6 +144,17 @@ final class DepthwisePlane {
     boolean sweepsInPlace() {
         return p.r() == 3 && p.s() == 3 && p.strideH() == 1 && p.strideW() == 1 && p.dilationH() == 1
                 && p.dilationW() == 1 && grid.strideH() == 1 && grid.strideW() == 1;
+    }
+
+    /**
+     * {@link #run} on one channel of NCHW tensors, for problems that {@link #sweepsInPlace}
+     * ({@link DepthwiseRows}): the planes at bytes {@code inPlane} and {@code outPlane}, the weights
+     * {@code w[w0 + tap*lanes]}, every output starting from {@code bias} or, when
+     * {@code accumulate}, from its own value.
+     */
+    void runNchw(MemorySegment in, long inPlane, float[] w, int w0, MemorySegment out, long outPlane, float bias,
+                 boolean accumulate) {
+        rows.run(in, inPlane, w, w0, LANES, out, outPlane, bias, accumulate);
     }
 
     /**

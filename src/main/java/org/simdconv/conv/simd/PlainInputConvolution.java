@@ -16,9 +16,8 @@ import org.simdconv.tensor.Tensor;
  * tap is one input channel at one kernel position, broadcast to four blocks of filters
  * ({@link PlainInputTiles}), and the input is never padded up to a block of channels.
  *
- * <p>Each batch item is staged into a heap array, one plane per channel, every row split into its
- * stride phases ({@code [c][ih][q][j]}, input column {@code iw = j*strideW + q}), so that at any tap
- * the pixels of consecutive output columns are one float apart. Pixels are covered as the blocked
+ * <p>Each batch item is staged into a heap array ({@link PlainStaging}), so that at any tap the
+ * pixels of consecutive output columns are one float apart. Pixels are covered as the blocked
  * kernel covers them ({@link BlockedDirectConvolution}): the interior columns of every row by tiles
  * of six pixels with the kernel rows clipped per row, the other columns by tiles of six rows, the
  * rest one pixel at a time; taps that fall outside the input are never read, nor multiplied.
@@ -39,20 +38,9 @@ final class PlainInputConvolution {
      */
     static final int BAND = 12;
 
-    private static final ThreadLocal<float[]> STAGED = ThreadLocal.withInitial(() -> new float[0]);
-    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
-
-    /** This thread's array for one input row, at least {@code width} floats. */
-    private static float[] rowScratch(int width) {
-        if (ROW.get().length < width) {
-            ROW.set(new float[width]);
-        }
-        return ROW.get();
-    }
-
     private final Conv2dGeometry g;
     private final BlockedProblem p;
-    private final int phaseLength;
+    private final PlainStaging staging;
     private final int rowFloats;
     private final int taps;
     private final int blocks;
@@ -72,8 +60,8 @@ final class PlainInputConvolution {
     PlainInputConvolution(Conv2dGeometry g) {
         this.g = g;
         this.p = BlockedProblem.forward(g, LANES);
-        this.phaseLength = Math.ceilDiv(g.w(), g.strideW());
-        this.rowFloats = g.strideW() * phaseLength;
+        this.staging = new PlainStaging(g.c(), g.h(), g.w(), g.strideW());
+        this.rowFloats = staging.rowFloats();
         this.taps = g.c() * g.r() * g.s();
         this.blocks = Math.ceilDiv(g.k(), LANES);
         this.planeBytes = (long) g.outH() * g.outW() * LANES * Float.BYTES;
@@ -106,7 +94,7 @@ final class PlainInputConvolution {
     static boolean accepts(Conv2dGeometry g) {
         return BlockedTiles.WIDE && g.groups() == 1 && !VectorConv2d.blockedLayout(g.c())
                 && VectorConv2d.blockedLayout(g.k())
-                && (long) g.c() * g.h() * g.strideW() * Math.ceilDiv(g.w(), g.strideW()) < Integer.MAX_VALUE - 64;
+                && PlainStaging.fits(g.c(), g.h(), g.w(), g.strideW());
     }
 
     /**
@@ -132,7 +120,7 @@ final class PlainInputConvolution {
                 int n = task / splits;
                 int q0 = WorkSplit.start(groups(), splits, task % splits);
                 int q1 = WorkSplit.start(groups(), splits, task % splits + 1);
-                float[] in = stage(input, n);
+                float[] in = staging.stage(input, n);
                 if (outBlocked) {
                     run(in, output.segment(), output.byteOffset() + n * layout.itemBytes(), planeBytes, 0, q0, q1, w, b,
                             0, g.outH());
@@ -184,40 +172,6 @@ final class PlainInputConvolution {
                 packed[base + t * groupBlocks * LANES] = k < g.k() ? oihw[k * taps + t] : 0f;
             }
         }
-    }
-
-    /**
-     * Stages item {@code n} of the NCHW (plain) input {@code x} into this thread's array, which it
-     * returns; it stays valid until this thread stages again.
-     */
-    float[] stage(Tensor x, int n) {
-        int floats = g.c() * g.h() * rowFloats;
-        float[] staged = STAGED.get();
-        if (staged.length < floats) {
-            staged = new float[floats];
-            STAGED.set(staged);
-        }
-        long plane = (long) g.h() * g.w();
-        long item = x.byteOffset() + (long) n * g.c() * plane * Float.BYTES;
-        int sw = g.strideW();
-        float[] row = sw == 1 ? null : rowScratch(g.w());
-        for (int c = 0; c < g.c(); c++) {
-            for (int ih = 0; ih < g.h(); ih++) {
-                long from = item + (c * plane + (long) ih * g.w()) * Float.BYTES;
-                int to = (c * g.h() + ih) * rowFloats;
-                if (sw == 1) {
-                    MemorySegment.copy(x.segment(), Tensor.FLOAT, from, staged, to, g.w());
-                } else { // the row in bulk, then split into its phases between arrays
-                    MemorySegment.copy(x.segment(), Tensor.FLOAT, from, row, 0, g.w());
-                    for (int q = 0; q < sw; q++) {
-                        for (int iw = q, j = to + q * phaseLength; iw < g.w(); iw += sw, j++) {
-                            staged[j] = row[iw];
-                        }
-                    }
-                }
-            }
-        }
-        return staged;
     }
 
     /**
@@ -309,9 +263,7 @@ final class PlainInputConvolution {
         for (int c = 0; c < g.c(); c++) {
             for (int r = r0; r < r1; r++) {
                 for (int s = s0; s < s1; s++, t++) {
-                    int column = s * g.dilationW() - g.padLeft();
-                    in[t] = (c * g.h() + r * g.dilationH()) * rowFloats
-                            + Math.floorMod(column, g.strideW()) * phaseLength + Math.floorDiv(column, g.strideW());
+                    in[t] = staging.tapOffset(c, r * g.dilationH(), s * g.dilationW() - g.padLeft());
                     tap[t] = (c * g.r() + r) * g.s() + s;
                 }
             }

@@ -33,6 +33,9 @@ import org.simdconv.tensor.Tensor;
  *       of at least half a block of input channels): forward, and
  *       backward-data as the seed's transformed problem (17.3.1) split into stride phases
  *       ({@link BackwardDataPhase});</li>
+ *   <li>{@link Kernel#PLAIN_INPUT}: forward and backward-weights of first layers, a few plain input
+ *       channels broadcast one tap at a time to four blocks of filters ({@link PlainInputConvolution},
+ *       {@link PlainInputWeightGradient}), where there are 32 vector registers;</li>
  *   <li>{@link Kernel#ROW_DIRECT_STRIDE_PHASES}: backward-data at strides above 1 with fewer channels,
  *       split into stride phases instead of inserting zeros ({@link StridedBackwardData});</li>
  *   <li>{@link Kernel#FLAT_PLANE}: forward and backward-weights at stride 1 on small planes, read
@@ -80,10 +83,12 @@ public final class VectorConv2d implements Conv2dKernels {
         BLOCKED_DIRECT("blocked-direct-2x4", Map.of(Conv2dPass.FORWARD, BlockedPasses::acceptsForward,
                 Conv2dPass.BACKWARD_DATA, BlockedPasses::acceptsBackwardData)),
         /**
-         * A first layer's few plain input channels into channel-blocked output, four blocks of
-         * filters by six pixels, one channel per tap ({@link PlainInputConvolution}).
+         * A first layer's few plain input channels into channel-blocked output, one channel per
+         * tap: forward four blocks of filters by six pixels ({@link PlainInputConvolution}),
+         * backward-weights four blocks by six taps ({@link PlainInputWeightGradient}).
          */
-        PLAIN_INPUT("plain-input-4x6", Map.of(Conv2dPass.FORWARD, PlainInputConvolution::accepts)),
+        PLAIN_INPUT("plain-input-4x6", Map.of(Conv2dPass.FORWARD, PlainInputConvolution::accepts,
+                Conv2dPass.BACKWARD_WEIGHTS, PlainInputWeightGradient::accepts)),
         /** Backward-data split into stride phases, rows vectorised along the width ({@link StridedBackwardData}). */
         ROW_DIRECT_STRIDE_PHASES("row-direct-stride-phases",
                 Map.of(Conv2dPass.BACKWARD_DATA, g -> g.strideH() > 1 || g.strideW() > 1)),
@@ -131,6 +136,8 @@ public final class VectorConv2d implements Conv2dKernels {
     private final BlockedPasses blocked = new BlockedPasses(pool);
     private final DepthwiseConvolution depthwise = new DepthwiseConvolution(pool);
     private final ConcurrentHashMap<Conv2dGeometry, PlainInputConvolution> plainInputPlans = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Conv2dGeometry, PlainInputWeightGradient> plainWeightGradientPlans =
+            new ConcurrentHashMap<>();
 
     /** The first kernel of {@link #ORDER} that accepts {@code pass} on {@code g}. */
     static Kernel choose(Conv2dPass pass, Conv2dGeometry g) {
@@ -280,6 +287,8 @@ public final class VectorConv2d implements Conv2dKernels {
             depthwise.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, true, par);
         } else if (kernel == Kernel.BLOCKED_WEIGHT_GRADIENT) {
             blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, inBlocked, outBlocked, par);
+        } else if (kernel == Kernel.PLAIN_INPUT) {
+            plainWeightGradientPlan(g).backwardWeights(input, gradOutput, true, gradWeight, gradBias, mode, par, pool);
         } else {
             try (NchwCopies copies = new NchwCopies(par)) {
                 backwardWeights(g, copies.of(input, g.inputShape(), true, false),
@@ -439,6 +448,10 @@ public final class VectorConv2d implements Conv2dKernels {
             blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, false, false, par);
             return;
         }
+        if (kernel == Kernel.PLAIN_INPUT) {
+            plainWeightGradientPlan(g).backwardWeights(input, gradOutput, false, gradWeight, gradBias, mode, par, pool);
+            return;
+        }
         RowWeightGradient grad = new RowWeightGradient(g);
         int chunks = Math.min(par.threads(), g.n());
         int splits = WorkSplit.channelSplits(g.n(), g.k(), par.threads());
@@ -474,6 +487,10 @@ public final class VectorConv2d implements Conv2dKernels {
 
     private PlainInputConvolution plainInputPlan(Conv2dGeometry g) {
         return BlockedPasses.cached(plainInputPlans, g, PlainInputConvolution::new);
+    }
+
+    private PlainInputWeightGradient plainWeightGradientPlan(Conv2dGeometry g) {
+        return BlockedPasses.cached(plainWeightGradientPlans, g, PlainInputWeightGradient::new);
     }
 
     private record FlatKey(Conv2dGeometry g, int splits) {
