@@ -145,10 +145,7 @@ final class BlockedWeightGradient {
         if (accumulate) {
             MemorySegment.copy(gradWeight.segment(), Tensor.FLOAT, gradWeight.byteOffset(), scratch, 0, weights);
         }
-        int[] map = new int[LANES];
-        for (int i = 0; i < LANES; i++) {
-            map[i] = i * cg * taps; // the output channels of one input channel and tap, in OIHW
-        }
+        int[] map = BlockedWeights.map(cg * taps); // the output channels of one input channel and tap, in OIHW
         for (int kb = 0; kb < p.totalOutBlocks(); kb++) {
             int group = kb / p.outBlocks(), k0 = group * kg + (kb % p.outBlocks()) * LANES;
             int live = Math.min(LANES, (group + 1) * kg - k0);

@@ -103,8 +103,8 @@ final class BlockedWeights {
         return p.totalOutBlocks() * p.inBlocks() * p.r() * p.s() * LANES * LANES;
     }
 
-    /** This thread's gather map for lanes {@code stride} floats apart. */
-    private static int[] map(int stride) {
+    /** This thread's gather (or scatter) map for lanes {@code stride} floats apart. */
+    static int[] map(int stride) {
         int[] map = MAP.get();
         for (int i = 0; i < LANES; i++) {
             map[i] = i * stride;

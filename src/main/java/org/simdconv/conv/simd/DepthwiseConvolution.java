@@ -30,16 +30,18 @@ import org.simdconv.tensor.Tensor;
  * A task is one (batch item, block) pair, whose planes are small enough to stay in L1/L2 while all
  * the taps pass over them. Backward-weights, and forward and backward-data with a 3x3 kernel at
  * stride 1 ({@link DepthwisePlane#sweepsInPlace}), read blocked planes where they lie, in the
- * caller's tensor (or in a per-thread native plane converted from NCHW); the other geometries
- * stage their input plane into a heap array ({@link DepthwiseTiles} says why). The output plane
- * is the caller's tensor, or with NCHW tensors a pooled blocked workspace converted back right
- * after, while it is in cache.
+ * caller's tensor (backward-weights on NCHW tensors from a per-thread native plane converted from
+ * them); the other geometries stage their input plane into a heap array ({@link DepthwiseTiles}
+ * says why). The output plane is the caller's tensor, or with NCHW tensors a pooled blocked
+ * workspace converted back right after, while it is in cache. A 3x3 kernel at stride 1 on NCHW
+ * tensors converts nothing: it runs along the rows of each channel ({@link DepthwiseRows}).
  */
 final class DepthwiseConvolution {
 
     private final ScratchPool pool;
     private final ConcurrentHashMap<Conv2dGeometry, DepthwisePlane> forwardPlans = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Conv2dGeometry, List<Phase>> backwardPlans = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Conv2dGeometry, DepthwiseWeightGradient> gradientPlans = new ConcurrentHashMap<>();
 
     /** One stride phase of backward-data with the kernel taps it uses. */
     private record Phase(DepthwisePlane plane, int[] rows, int[] columns) {
@@ -77,7 +79,7 @@ final class DepthwiseConvolution {
         return staged[slot];
     }
 
-    /** Each thread's two native planes for the tiles that read planes in place, with NCHW tensors (input and output gradient). */
+    /** Each thread's two native planes for backward-weights on NCHW tensors (input and output gradient). */
     private static final ThreadLocal<MemorySegment[]> PLANES =
             ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL, MemorySegment.NULL});
 
@@ -126,16 +128,7 @@ final class DepthwiseConvolution {
             float[] w = pool.array(blocks * taps * LANES);
             try {
                 pack(weight, g.c(), taps, null, null, w);
-                long in = (long) g.h() * g.w() * Float.BYTES, out = (long) g.outH() * g.outW() * Float.BYTES;
-                par.forEach(g.n() * blocks, task -> {
-                    int n = task / blocks, cb = task % blocks;
-                    for (int c = cb * LANES; c < Math.min(g.c(), (cb + 1) * LANES); c++) {
-                        plane.runNchw(input.segment(), input.byteOffset() + ((long) n * g.c() + c) * in,
-                                w, cb * taps * LANES + c % LANES, output.segment(),
-                                output.byteOffset() + ((long) n * g.c() + c) * out, bias == null ? 0f : bias.getFlat(c),
-                                false);
-                    }
-                });
+                alongNchwRows(g, plane, input, g.h() * g.w(), w, output, g.outH() * g.outW(), bias, false, par);
             } finally {
                 pool.give(w);
             }
@@ -151,13 +144,12 @@ final class DepthwiseConvolution {
             for (int k = 0; bias != null && k < g.k(); k++) {
                 b.setAtIndex(Tensor.FLOAT, k, bias.getFlat(k));
             }
-            boolean inPlace = plane.sweepsInPlace();
+            boolean inPlace = plane.sweepsInPlace(); // blocked tensors here: NCHW ones went along the rows
             par.forEach(g.n() * blocks, task -> {
                 int n = task / blocks, cb = task % blocks;
                 if (inPlace) {
-                    long at = planeAt(input, x, blockedTensors, n, cb, 0);
-                    plane.runInPlace(planeSegment(input, blockedTensors, 0), at, w, cb * taps * LANES, y.segment,
-                            y.plane(n, cb), b, (long) cb * LANES * Float.BYTES);
+                    plane.runInPlace(input.segment(), planeAt(input, x, true, n, cb, 0), w, cb * taps * LANES,
+                            y.segment, y.plane(n, cb), b, (long) cb * LANES * Float.BYTES);
                 } else {
                     float[] in = stage(input, x, blockedTensors, n, cb, 0);
                     plane.run(in, w, cb * taps * LANES, y.segment, y.plane(n, cb), b, (long) cb * LANES * Float.BYTES);
@@ -176,6 +168,19 @@ final class DepthwiseConvolution {
         List<Phase> phases = backwardPlan(g);
         int blocks = Math.ceilDiv(g.c(), LANES);
         boolean accumulate = mode == Accumulation.ACCUMULATE;
+        boolean inPlace = phases.size() == 1 && phases.get(0).plane().sweepsInPlace();
+        if (inPlace && !blockedTensors) {
+            Phase phase = phases.get(0);
+            float[] w = pool.array(blocks * phase.plane().taps() * LANES);
+            try {
+                pack(weight, g.c(), g.r() * g.s(), phase, g, w);
+                alongNchwRows(g, phase.plane(), gradOutput, g.outH() * g.outW(), w, gradInput, g.h() * g.w(), null,
+                        accumulate, par);
+            } finally {
+                pool.give(w);
+            }
+            return;
+        }
         float[][] weights = new float[phases.size()][];
         ChannelBlockedLayout dy = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
         Planes dx = planes(gradInput, g.c(), g.h(), g.w(), blockedTensors);
@@ -189,21 +194,7 @@ final class DepthwiseConvolution {
                 weights[i] = pool.array(blocks * phase.plane().taps() * LANES);
                 pack(weight, g.c(), g.r() * g.s(), phase, g, weights[i]);
             }
-            boolean inPlace = phases.size() == 1 && phases.get(0).plane().sweepsInPlace();
-            if (inPlace && !blockedTensors) {
-                DepthwisePlane plane = phases.get(0).plane();
-                long in = (long) g.outH() * g.outW() * Float.BYTES, out = (long) g.h() * g.w() * Float.BYTES;
-                par.forEach(g.n() * blocks, task -> {
-                    int n = task / blocks, cb = task % blocks;
-                    for (int c = cb * LANES; c < Math.min(g.c(), (cb + 1) * LANES); c++) {
-                        plane.runNchw(gradOutput.segment(), gradOutput.byteOffset() + ((long) n * g.c() + c) * in,
-                                weights[0], cb * plane.taps() * LANES + c % LANES, gradInput.segment(),
-                                gradInput.byteOffset() + ((long) n * g.c() + c) * out, 0f, accumulate);
-                    }
-                });
-                return;
-            }
-            par.forEach(g.n() * blocks, task -> {
+            par.forEach(g.n() * blocks, task -> { // blocked tensors when inPlace: NCHW ones went along the rows
                 int n = task / blocks, cb = task % blocks;
                 float[] in = inPlace ? null : stage(gradOutput, dy, blockedTensors, n, cb, 0);
                 if (accumulate) {
@@ -215,8 +206,7 @@ final class DepthwiseConvolution {
                 for (int i = 0; i < weights.length; i++) {
                     DepthwisePlane plane = phases.get(i).plane();
                     if (inPlace) {
-                        long at = planeAt(gradOutput, dy, blockedTensors, n, cb, 0);
-                        plane.runInPlace(planeSegment(gradOutput, blockedTensors, 0), at, weights[i],
+                        plane.runInPlace(gradOutput.segment(), planeAt(gradOutput, dy, true, n, cb, 0), weights[i],
                                 cb * plane.taps() * LANES, dx.segment, dx.plane(n, cb), starts, 0);
                     } else {
                         plane.run(in, weights[i], cb * plane.taps() * LANES, dx.segment, dx.plane(n, cb), starts, 0);
@@ -236,6 +226,27 @@ final class DepthwiseConvolution {
     }
 
     /**
+     * A problem that {@link DepthwisePlane#sweepsInPlace} on NCHW tensors, channel by channel along
+     * the rows ({@link DepthwiseRows}): planes of {@code inPlane} and {@code outPlane} floats, the
+     * packed weights {@code w} ({@code [block][tap][lane]}), every output starting from its bias
+     * (zero without one) or, when {@code accumulate}, from its own value. Tasks are (item, block).
+     */
+    private void alongNchwRows(Conv2dGeometry g, DepthwisePlane plane, Tensor in, int inPlane, float[] w, Tensor out,
+                               int outPlane, Tensor bias, boolean accumulate, Parallelism par) {
+        int blocks = Math.ceilDiv(g.c(), LANES);
+        par.forEach(g.n() * blocks, task -> {
+            int n = task / blocks, cb = task % blocks;
+            for (int c = cb * LANES; c < Math.min(g.c(), (cb + 1) * LANES); c++) {
+                long plane0 = (long) n * g.c() + c;
+                plane.runNchw(in.segment(), in.byteOffset() + plane0 * inPlane * Float.BYTES, w,
+                        cb * plane.taps() * LANES + c % LANES, out.segment(),
+                        out.byteOffset() + plane0 * outPlane * Float.BYTES, bias == null ? 0f : bias.getFlat(c),
+                        accumulate);
+            }
+        });
+    }
+
+    /**
      * Tasks are chunks of batch items (one per thread) times, with fewer items than threads, ranges
      * of blocks; each chunk sums its items into its own partial gradient ({@code [block][tap][lane]},
      * then the bias as one more tap), and the partials are summed in chunk order: the result depends
@@ -247,7 +258,7 @@ final class DepthwiseConvolution {
         int perBlock = (taps + 1) * LANES;
         int chunks = Math.min(par.threads(), g.n());
         int splits = WorkSplit.channelSplits(g.n(), blocks, par.threads());
-        DepthwiseWeightGradient rectangles = new DepthwiseWeightGradient(g);
+        DepthwiseWeightGradient rectangles = BlockedPasses.cached(gradientPlans, g, DepthwiseWeightGradient::new);
         float[][] partials = new float[chunks][];
         ChannelBlockedLayout x = new ChannelBlockedLayout(g.c(), g.h(), g.w(), LANES);
         ChannelBlockedLayout dy = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
