@@ -55,6 +55,7 @@ class BlockedEntryPointTest {
     static Stream<Arguments> cases() {
         List<ConvCase> cases = new ArrayList<>(ConvCase.randomWide(31L, 60, 2_000_000));
         cases.addAll(ConvCase.random(32L, 30, 400_000));
+        cases.addAll(ConvCase.randomPointwise(33L, 20, 3_000_000));
         cases.addAll(DEPTHWISE);
         return cases.stream().flatMap(c -> Stream.of(Arguments.of(c, Implementation.SIMD),
                 Arguments.of(c, Implementation.SCALAR)));

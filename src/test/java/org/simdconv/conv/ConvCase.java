@@ -74,6 +74,23 @@ record ConvCase(int[] inputShape, int[] weightShape, Conv2dOptions options) {
         });
     }
 
+    /**
+     * 1x1 layers at stride 1 without padding, whose channels and filters fill one to eight blocks,
+     * for the kernel that runs them as matrix products over pixels: planes of 1 to 280 pixels, so
+     * that the tiles' tails (six pixels, three vectors, one vector) and their chunks (64, 96 and
+     * 192 pixels) end anywhere; dilation now and then (it changes nothing in a 1x1 kernel).
+     */
+    static List<ConvCase> randomPointwise(long seed, int count, long maxFlops) {
+        return draw(seed, count, maxFlops, random -> {
+            int c = LANES * pick(random, 1, 2, 3, 4, 5, 8);
+            int k = LANES * pick(random, 1, 2, 3, 4, 5, 8);
+            int h = 1 + random.nextInt(random.nextBoolean() ? 5 : 14);
+            int w = 1 + random.nextInt(random.nextBoolean() ? 7 : 20);
+            Conv2dOptions options = Conv2dOptions.defaults().withDilation(random.nextInt(4) == 0 ? 2 : 1, 1);
+            return new ConvCase(new int[] {pick(random, 1, 1, 2, 3), c, h, w}, new int[] {k, c, 1, 1}, options);
+        });
+    }
+
     private static ConvCase randomWideCandidate(Random random) {
         int n = pick(random, 1, 1, 2, 3);
         int groups = pick(random, 1, 1, 1, 2, 3);

@@ -249,6 +249,23 @@ class FiniteDifferenceTest {
             shape(1, 3, 13, 12), shape(4 * LANES, 3, 5, 5),
             Conv2dOptions.defaults().withStride(2).withPadding(Padding.of(2)), 7, 6);
 
+    /**
+     * A 1x1 layer of two blocks into three, 7x11 (77 pixels: tiles of six and of three vectors
+     * with tails): with 512-bit vectors the pointwise kernel of every pass.
+     */
+    static final Case POINTWISE_CASE = of("1x1, 2 blocks to 3, 7x11: the pointwise kernel",
+            shape(2, 2 * LANES, 7, 11), shape(3 * LANES, 2 * LANES, 1, 1), Conv2dOptions.defaults(), 7, 11);
+
+    @Test
+    void thePointwiseCaseRunsThePointwiseKernelWith512BitVectors() {
+        Conv2d conv = conv(Implementation.SIMD, POINTWISE_CASE.options());
+        boolean wide = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
+        for (Conv2dPass pass : Conv2dPass.values()) {
+            String kernel = conv.kernelName(pass, POINTWISE_CASE.input(), POINTWISE_CASE.weight());
+            assertEquals(wide, kernel.endsWith("/pointwise-1x1"), pass + " runs " + kernel);
+        }
+    }
+
     @Test
     void theFirstLayerCaseRunsThePlainInputKernelWith512BitVectors() {
         Conv2d conv = conv(Implementation.SIMD, FIRST_LAYER_CASE.options());
@@ -288,6 +305,7 @@ class FiniteDifferenceTest {
                 FLAT_CASE,
                 DEPTHWISE_3X3_CASE,
                 FIRST_LAYER_CASE,
+                POINTWISE_CASE,
         };
         return Stream.of(Implementation.SCALAR, Implementation.SIMD)
                 .flatMap(impl -> Stream.of(chosen).map(c -> Arguments.of(impl, c)));

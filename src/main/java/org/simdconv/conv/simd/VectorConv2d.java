@@ -25,6 +25,9 @@ import org.simdconv.tensor.Tensor;
  * <ol>
  *   <li>{@link Kernel#DEPTHWISE}: one filter per channel, vectorised across the channels of a block
  *       ({@link DepthwiseConvolution}), all three passes;</li>
+ *   <li>{@link Kernel#POINTWISE}: 1x1 at stride 1 without padding, a matrix product over pixels
+ *       ({@link PointwiseConvolution}) on NCHW or channel-blocked tensors as they are, all three
+ *       passes, where there are 32 vector registers;</li>
  *   <li>{@link Kernel#BLOCKED_DIRECT_FOUR_BLOCKS}, then {@link Kernel#BLOCKED_DIRECT}: channel-blocked
  *       direct convolution ({@link BlockedPasses}), with the input staged four blocks per pixel when
  *       a group's input blocks are a multiple of four (one loop over their channels per kernel tap,
@@ -70,6 +73,13 @@ public final class VectorConv2d implements Conv2dKernels {
         DEPTHWISE("depthwise-blocked-4", Map.of(Conv2dPass.FORWARD, DepthwiseConvolution::accepts,
                 Conv2dPass.BACKWARD_DATA, DepthwiseConvolution::accepts,
                 Conv2dPass.BACKWARD_WEIGHTS, DepthwiseConvolution::accepts)),
+        /**
+         * 1x1, stride 1, no padding: matrix products over pixels on the tensors as they are
+         * ({@link PointwiseConvolution}), all three passes.
+         */
+        POINTWISE("pointwise-1x1", Map.of(Conv2dPass.FORWARD, PointwiseConvolution::accepts,
+                Conv2dPass.BACKWARD_DATA, PointwiseConvolution::accepts,
+                Conv2dPass.BACKWARD_WEIGHTS, PointwiseConvolution::accepts)),
         /**
          * Channel-blocked direct convolution, two blocks of output channels by four pixels, its input
          * staged four blocks per pixel ({@link BlockedStaging}): for groups of a multiple of four
@@ -135,6 +145,7 @@ public final class VectorConv2d implements Conv2dKernels {
     private final ScratchPool pool = new ScratchPool();
     private final BlockedPasses blocked = new BlockedPasses(pool);
     private final DepthwiseConvolution depthwise = new DepthwiseConvolution(pool);
+    private final PointwiseConvolution pointwise = new PointwiseConvolution(pool);
     private final ConcurrentHashMap<Conv2dGeometry, PlainInputConvolution> plainInputPlans = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Conv2dGeometry, PlainInputWeightGradient> plainWeightGradientPlans =
             new ConcurrentHashMap<>();
@@ -249,6 +260,8 @@ public final class VectorConv2d implements Conv2dKernels {
         boolean inBlocked = blockedLayout(g.c()), outBlocked = blockedLayout(g.k());
         if (kernel == Kernel.DEPTHWISE && inBlocked) {
             depthwise.forward(g, input, weight, bias, output, true, par);
+        } else if (kernel == Kernel.POINTWISE) {
+            pointwise.forward(g, input, weight, bias, output, true, par);
         } else if (kernel.blockedDirect()) {
             blocked.forward(g, input, weight, bias, output, inBlocked, outBlocked, par);
         } else if (kernel == Kernel.PLAIN_INPUT) {
@@ -268,6 +281,8 @@ public final class VectorConv2d implements Conv2dKernels {
         boolean inBlocked = blockedLayout(g.c()), outBlocked = blockedLayout(g.k());
         if (kernel == Kernel.DEPTHWISE && inBlocked) {
             depthwise.backwardData(g, gradOutput, weight, gradInput, mode, true, par);
+        } else if (kernel == Kernel.POINTWISE) {
+            pointwise.backwardData(g, gradOutput, weight, gradInput, mode, true, par);
         } else if (kernel.blockedDirect()) {
             blocked.backwardData(g, gradOutput, weight, gradInput, mode, outBlocked, inBlocked, par);
         } else {
@@ -285,6 +300,8 @@ public final class VectorConv2d implements Conv2dKernels {
         boolean inBlocked = blockedLayout(g.c()), outBlocked = blockedLayout(g.k());
         if (kernel == Kernel.DEPTHWISE && inBlocked) {
             depthwise.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, true, par);
+        } else if (kernel == Kernel.POINTWISE) {
+            pointwise.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, true, par);
         } else if (kernel == Kernel.BLOCKED_WEIGHT_GRADIENT) {
             blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, inBlocked, outBlocked, par);
         } else if (kernel == Kernel.PLAIN_INPUT) {
@@ -319,6 +336,10 @@ public final class VectorConv2d implements Conv2dKernels {
         Kernel kernel = choose(Conv2dPass.FORWARD, g);
         if (kernel == Kernel.DEPTHWISE) {
             depthwise.forward(g, input, weight, bias, output, false, par);
+            return;
+        }
+        if (kernel == Kernel.POINTWISE) {
+            pointwise.forward(g, input, weight, bias, output, false, par);
             return;
         }
         if (kernel.blockedDirect()) {
@@ -385,6 +406,10 @@ public final class VectorConv2d implements Conv2dKernels {
             depthwise.backwardData(g, gradOutput, weight, gradInput, mode, false, par);
             return;
         }
+        if (kernel == Kernel.POINTWISE) {
+            pointwise.backwardData(g, gradOutput, weight, gradInput, mode, false, par);
+            return;
+        }
         if (kernel.blockedDirect()) {
             blocked.backwardData(g, gradOutput, weight, gradInput, mode, false, false, par);
             return;
@@ -442,6 +467,10 @@ public final class VectorConv2d implements Conv2dKernels {
         Kernel kernel = choose(Conv2dPass.BACKWARD_WEIGHTS, g);
         if (kernel == Kernel.DEPTHWISE) {
             depthwise.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, false, par);
+            return;
+        }
+        if (kernel == Kernel.POINTWISE) {
+            pointwise.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, false, par);
             return;
         }
         if (kernel == Kernel.BLOCKED_WEIGHT_GRADIENT) {
