@@ -32,14 +32,16 @@ final class BlockedPasses {
     static final int PLANS = 64;
 
     private final ScratchPool pool;
+    private final PackedWeights packedWeights;
     private final ConcurrentHashMap<PlanKey, BlockedDirectConvolution> plans = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Conv2dGeometry, List<BackwardDataPhase>> phases = new ConcurrentHashMap<>();
 
     private record PlanKey(BlockedProblem problem, BlockedDirectConvolution.OutputGrid grid) {
     }
 
-    BlockedPasses(ScratchPool pool) {
+    BlockedPasses(ScratchPool pool, PackedWeights packedWeights) {
         this.pool = pool;
+        this.packedWeights = packedWeights;
     }
 
     private BlockedDirectConvolution plan(BlockedProblem p, BlockedDirectConvolution.OutputGrid grid) {
@@ -104,11 +106,13 @@ final class BlockedPasses {
                  boolean outBlocked, Parallelism par) {
         BlockedProblem problem = BlockedProblem.forward(g, LANES);
         BlockedDirectConvolution conv = plan(problem, BlockedDirectConvolution.OutputGrid.dense(problem));
-        float[] w = pool.array(BlockedWeights.length(conv.problem()));
+        float[] w = packedWeights.packed(new PackedWeights.Key("blocked-forward", g, 0), weight, oihw -> {
+            float[] packed = new float[BlockedWeights.length(conv.problem())];
+            BlockedWeights.forward(g, oihw, conv.staging().group(), packed);
+            return packed;
+        });
         float[] b = bias == null ? null : pool.array(conv.problem().totalOutBlocks() * LANES);
-        float[] oihw = copy(weight);
         try {
-            BlockedWeights.forward(g, oihw, conv.staging().group(), w);
             if (b != null) {
                 Arrays.fill(b, 0f);
                 for (int k = 0; k < g.k(); k++) {
@@ -117,19 +121,10 @@ final class BlockedPasses {
             }
             run(List.of(conv), List.of(w), g.n(), input, output, inBlocked, outBlocked, b, false, par);
         } finally {
-            pool.give(w);
-            pool.give(oihw);
             if (b != null) {
                 pool.give(b);
             }
         }
-    }
-
-    /** The OIHW weights in a pooled array, for the packers to gather from. */
-    private float[] copy(Tensor weight) {
-        float[] a = pool.array((int) weight.elementCount());
-        MemorySegment.copy(weight.segment(), Tensor.FLOAT, weight.byteOffset(), a, 0, (int) weight.elementCount());
-        return a;
     }
 
     /**
@@ -148,22 +143,21 @@ final class BlockedPasses {
             return;
         }
         List<BlockedDirectConvolution> convs = new ArrayList<>(phases.size());
-        List<float[]> weights = new ArrayList<>(phases.size());
-        float[] oihw = copy(weight);
-        try {
-            for (BackwardDataPhase phase : phases) {
-                BlockedDirectConvolution conv = plan(phase.problem(), phase.grid());
-                convs.add(conv);
-                float[] w = pool.array(BlockedWeights.length(phase.problem()));
-                weights.add(w);
-                BlockedWeights.backwardData(g, oihw, conv.staging().group(), phase, w);
-            }
-            run(convs, weights, g.n(), gradOutput, gradInput, gradOutputBlocked, gradInputBlocked, null,
-                    mode == Accumulation.ACCUMULATE, par);
-        } finally {
-            weights.forEach(pool::give);
-            pool.give(oihw);
+        for (BackwardDataPhase phase : phases) {
+            convs.add(plan(phase.problem(), phase.grid()));
         }
+        List<float[]> weights = packedWeights.packed(new PackedWeights.Key("blocked-backward-data", g, 0), weight,
+                oihw -> {
+                    List<float[]> packed = new ArrayList<>(phases.size());
+                    for (int i = 0; i < phases.size(); i++) {
+                        float[] w = new float[BlockedWeights.length(phases.get(i).problem())];
+                        BlockedWeights.backwardData(g, oihw, convs.get(i).staging().group(), phases.get(i), w);
+                        packed.add(w);
+                    }
+                    return List.copyOf(packed);
+                });
+        run(convs, weights, g.n(), gradOutput, gradInput, gradOutputBlocked, gradInputBlocked, null,
+                mode == Accumulation.ACCUMULATE, par);
     }
 
     /**

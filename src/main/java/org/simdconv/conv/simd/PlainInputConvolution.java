@@ -105,12 +105,15 @@ final class PlainInputConvolution {
      * blocks too when there are fewer items than threads.
      */
     void forward(Tensor input, Tensor weight, Tensor bias, Tensor output, boolean outBlocked, Parallelism par,
-                 ScratchPool pool) {
-        float[] oihw = pool.array(g.k() * taps), w = pool.array(weightLength()), b = pool.array(blocks * LANES);
+                 ScratchPool pool, PackedWeights packedWeights) {
+        float[] w = packedWeights.packed(new PackedWeights.Key("plain-input-forward", g, 0), weight, oihw -> {
+            float[] packed = new float[weightLength()];
+            packWeights(oihw, packed);
+            return packed;
+        });
+        float[] b = pool.array(blocks * LANES);
         ChannelBlockedLayout layout = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
         try {
-            MemorySegment.copy(weight.segment(), Tensor.FLOAT, weight.byteOffset(), oihw, 0, g.k() * taps);
-            packWeights(oihw, w);
             java.util.Arrays.fill(b, 0, blocks * LANES, 0f);
             for (int k = 0; bias != null && k < g.k(); k++) {
                 b[k] = bias.getFlat(k);
@@ -142,8 +145,6 @@ final class PlainInputConvolution {
                 }
             });
         } finally {
-            pool.give(oihw);
-            pool.give(w);
             pool.give(b);
         }
     }

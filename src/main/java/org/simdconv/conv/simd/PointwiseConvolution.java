@@ -50,9 +50,11 @@ final class PointwiseConvolution {
     static final int GRADIENT_CHUNK = 64;
 
     private final ScratchPool pool;
+    private final PackedWeights packedWeights;
 
-    PointwiseConvolution(ScratchPool pool) {
+    PointwiseConvolution(ScratchPool pool, PackedWeights packedWeights) {
         this.pool = pool;
+        this.packedWeights = packedWeights;
     }
 
     /**
@@ -66,10 +68,12 @@ final class PointwiseConvolution {
                 && g.c() % LANES == 0 && g.k() % LANES == 0;
     }
 
-    /** Forward; {@code blocked}: the tensors are channel-blocked, else NCHW. */
+    /**
+     * Forward; {@code blocked}: the tensors are channel-blocked, else NCHW. The weights are packed
+     * for the tile once and kept while unchanged ({@link PackedWeights}).
+     */
     void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, boolean blocked,
                  Parallelism par) {
-        float[] w = pool.array(g.k() * g.c());
         float[] b = pool.array(g.k());
         try {
             if (bias != null) {
@@ -78,14 +82,15 @@ final class PointwiseConvolution {
                 Arrays.fill(b, 0, g.k(), 0f);
             }
             if (blocked) {
-                blockedForwardWeights(g, weight, w);
+                float[] w = packedWeights.packed(new PackedWeights.Key("pointwise-forward-blocked", g, 0), weight,
+                        oihw -> blockedForwardWeights(oihw, g.k(), g.c()));
                 products(g, g.c(), g.k(), input, output, w, g.c() * LANES, LANES, b, false, par);
             } else {
-                nchwWeights(weight, g.k(), g.c(), false, w);
-                products(g, g.c(), g.k(), input, output, w, b, false, par);
+                float[] a = packedWeights.packed(new PackedWeights.Key("pointwise-forward-nchw", g, 0), weight,
+                        oihw -> nchwWeights(oihw, g.k(), g.c(), false));
+                products(g, g.c(), g.k(), input, output, a, b, false, par);
             }
         } finally {
-            pool.give(w);
             pool.give(b);
         }
     }
@@ -98,20 +103,20 @@ final class PointwiseConvolution {
      */
     void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput, Accumulation mode,
                       boolean blocked, Parallelism par) {
-        float[] w = pool.array(g.k() * g.c());
         float[] zeros = pool.array(g.c());
         boolean accumulate = mode == Accumulation.ACCUMULATE;
         try {
             Arrays.fill(zeros, 0, g.c(), 0f);
             if (blocked) {
-                MemorySegment.copy(weight.segment(), Tensor.FLOAT, weight.byteOffset(), w, 0, g.k() * g.c());
+                float[] w = packedWeights.packed(new PackedWeights.Key("pointwise-backward-data-blocked", g, 0), weight,
+                        oihw -> oihw);
                 products(g, g.k(), g.c(), gradOutput, gradInput, w, LANES, g.c(), zeros, accumulate, par);
             } else {
-                nchwWeights(weight, g.k(), g.c(), true, w);
-                products(g, g.k(), g.c(), gradOutput, gradInput, w, zeros, accumulate, par);
+                float[] a = packedWeights.packed(new PackedWeights.Key("pointwise-backward-data-nchw", g, 0), weight,
+                        oihw -> nchwWeights(oihw, g.k(), g.c(), true));
+                products(g, g.k(), g.c(), gradOutput, gradInput, a, zeros, accumulate, par);
             }
         } finally {
-            pool.give(w);
             pool.give(zeros);
         }
     }
@@ -121,39 +126,30 @@ final class PointwiseConvolution {
      * m%8]} is row {@code m}, column {@code j} of the {@code k x c} weight matrix, or of its
      * transpose when {@code transpose} (backward-data).
      */
-    private void nchwWeights(Tensor weight, int k, int c, boolean transpose, float[] a) {
+    private static float[] nchwWeights(float[] oihw, int k, int c, boolean transpose) {
         int rows = transpose ? c : k, depth = transpose ? k : c;
-        float[] oihw = pool.array(k * c);
-        try {
-            MemorySegment.copy(weight.segment(), Tensor.FLOAT, weight.byteOffset(), oihw, 0, k * c);
-            for (int m = 0; m < rows; m++) {
-                for (int j = 0; j < depth; j++) {
-                    a[((m / ROWS) * depth + j) * ROWS + m % ROWS] = oihw[transpose ? j * c + m : m * c + j];
-                }
+        float[] a = new float[k * c];
+        for (int m = 0; m < rows; m++) {
+            for (int j = 0; j < depth; j++) {
+                a[((m / ROWS) * depth + j) * ROWS + m % ROWS] = oihw[transpose ? j * c + m : m * c + j];
             }
-        } finally {
-            pool.give(oihw);
         }
+        return a;
     }
 
     /**
      * The forward weights as the blocked tile loads them: the {@code lanes} filters of block
      * {@code kb} for channel {@code c} at {@code (kb*C + c)*lanes}, one gather from the OIHW rows each.
      */
-    private void blockedForwardWeights(Conv2dGeometry g, Tensor weight, float[] w) {
-        int c = g.c();
-        float[] oihw = pool.array(g.k() * c);
-        try {
-            MemorySegment.copy(weight.segment(), Tensor.FLOAT, weight.byteOffset(), oihw, 0, g.k() * c);
-            int[] rows = BlockedWeights.map(c);
-            for (int kb = 0; kb < g.k() / LANES; kb++) {
-                for (int j = 0; j < c; j++) {
-                    FloatVector.fromArray(SPECIES, oihw, kb * LANES * c + j, rows, 0).intoArray(w, (kb * c + j) * LANES);
-                }
+    private static float[] blockedForwardWeights(float[] oihw, int k, int c) {
+        float[] w = new float[k * c];
+        int[] rows = BlockedWeights.map(c);
+        for (int kb = 0; kb < k / LANES; kb++) {
+            for (int j = 0; j < c; j++) {
+                FloatVector.fromArray(SPECIES, oihw, kb * LANES * c + j, rows, 0).intoArray(w, (kb * c + j) * LANES);
             }
-        } finally {
-            pool.give(oihw);
         }
+        return w;
     }
 
     /**

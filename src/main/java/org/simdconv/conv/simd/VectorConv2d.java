@@ -143,9 +143,10 @@ public final class VectorConv2d implements Conv2dKernels {
     static final List<Kernel> ORDER = List.of(Kernel.values());
 
     private final ScratchPool pool = new ScratchPool();
-    private final BlockedPasses blocked = new BlockedPasses(pool);
+    private final PackedWeights packedWeights = new PackedWeights();
+    private final BlockedPasses blocked = new BlockedPasses(pool, packedWeights);
     private final DepthwiseConvolution depthwise = new DepthwiseConvolution(pool);
-    private final PointwiseConvolution pointwise = new PointwiseConvolution(pool);
+    private final PointwiseConvolution pointwise = new PointwiseConvolution(pool, packedWeights);
     private final ConcurrentHashMap<Conv2dGeometry, PlainInputConvolution> plainInputPlans = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Conv2dGeometry, PlainInputWeightGradient> plainWeightGradientPlans =
             new ConcurrentHashMap<>();
@@ -265,7 +266,7 @@ public final class VectorConv2d implements Conv2dKernels {
         } else if (kernel.blockedDirect()) {
             blocked.forward(g, input, weight, bias, output, inBlocked, outBlocked, par);
         } else if (kernel == Kernel.PLAIN_INPUT) {
-            plainInputPlan(g).forward(input, weight, bias, output, true, par, pool);
+            plainInputPlan(g).forward(input, weight, bias, output, true, par, pool, packedWeights);
         } else {
             try (NchwCopies copies = new NchwCopies(par)) {
                 forward(g, copies.of(input, g.inputShape(), true, false), weight, bias,
@@ -347,19 +348,19 @@ public final class VectorConv2d implements Conv2dKernels {
             return;
         }
         if (kernel == Kernel.PLAIN_INPUT) {
-            plainInputPlan(g).forward(input, weight, bias, output, false, par, pool);
+            plainInputPlan(g).forward(input, weight, bias, output, false, par, pool, packedWeights);
             return;
         }
         int perChannel = g.channelsPerGroup() * g.r() * g.s();
         if (kernel == Kernel.FLAT_PLANE) {
             FlatPlaneConvolution flat = flatPlan(g, WorkSplit.channelSplits(g.n(), g.k(), par.threads()));
-            float[] weights = FourChannelBlocks.interleave(weight.toArray(), g.k(), g.filtersPerGroup(), perChannel);
+            float[] weights = interleaved(g, weight);
             float[] biases = bias == null ? null : bias.toArray();
             int splits = flat.splits();
             par.forEach(g.n() * splits, task -> flat.forward(input, weights, biases, output, task / splits, task % splits));
             return;
         }
-        float[] weights = FourChannelBlocks.interleave(weight.toArray(), g.k(), g.filtersPerGroup(), perChannel);
+        float[] weights = interleaved(g, weight);
         float[] biases = bias == null ? null : bias.toArray();
         PackedPlanes layout = new PackedPlanes(g.outH(), g.outW(), g.strideH(), g.strideW(), g.r(), g.s(),
                 g.dilationH(), g.dilationW(), LANES);
@@ -418,14 +419,16 @@ public final class VectorConv2d implements Conv2dKernels {
         int splits = WorkSplit.channelSplits(g.n(), g.c(), par.threads());
         boolean accumulate = mode == Accumulation.ACCUMULATE;
         if (kernel == Kernel.ROW_DIRECT_STRIDE_PHASES) {
-            StridedBackwardData strided = new StridedBackwardData(g, weight.toArray());
+            StridedBackwardData strided = packedWeights.packed(new PackedWeights.Key("row-stride-phases", g, 0), weight,
+                    oihw -> new StridedBackwardData(g, oihw));
             par.forEach(g.n() * splits, task -> strided.run(task / splits,
                     WorkSplit.start(g.c(), splits, task % splits), WorkSplit.start(g.c(), splits, task % splits + 1),
                     gradOutput, gradInput, accumulate));
             return;
         }
-        float[] rotated = FourChannelBlocks.interleave(rotatedTransposed(g, weight.toArray()), g.c(),
-                g.channelsPerGroup(), perChannel);
+        float[] rotated = packedWeights.packed(new PackedWeights.Key("row-rotated-interleaved", g, 0), weight,
+                oihw -> FourChannelBlocks.interleave(rotatedTransposed(g, oihw), g.c(), g.channelsPerGroup(),
+                        perChannel));
         PackedPlanes layout = new PackedPlanes(g.h(), g.w(), 1, 1, g.r(), g.s(), g.dilationH(), g.dilationW(), LANES);
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
         int padTop = g.dilationH() * (g.r() - 1) - g.padTop();
@@ -512,6 +515,16 @@ public final class VectorConv2d implements Conv2dKernels {
             pool.giveAll(partials);
             pool.giveAll(biasPartials);
         }
+    }
+
+    /**
+     * The OIHW weights with each block of four filters interleaved, as the row and flat-plane
+     * kernels read them ({@link FourChannelBlocks#interleave}), packed once while unchanged.
+     */
+    private float[] interleaved(Conv2dGeometry g, Tensor weight) {
+        int perChannel = g.channelsPerGroup() * g.r() * g.s();
+        return packedWeights.packed(new PackedWeights.Key("four-filters-interleaved", g, 0), weight,
+                oihw -> FourChannelBlocks.interleave(oihw, g.k(), g.filtersPerGroup(), perChannel));
     }
 
     private PlainInputConvolution plainInputPlan(Conv2dGeometry g) {
