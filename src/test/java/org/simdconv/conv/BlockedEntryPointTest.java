@@ -208,13 +208,15 @@ class BlockedEntryPointTest {
         }
     }
 
-    private static Tensor blocked(Conv2d conv, Arena arena, Tensor nchw) {
+    /** {@code nchw} in {@code conv}'s channel-blocked layout, in a new tensor of {@code arena}. */
+    static Tensor blocked(Conv2d conv, Arena arena, Tensor nchw) {
         Tensor b = Tensor.allocate(arena, conv.blockedShape(nchw.shape()));
         conv.toBlocked(nchw, b);
         return b;
     }
 
-    private static float[] nchw(Conv2d conv, Arena arena, Tensor blocked, int[] shape) {
+    /** The values of the blocked tensor {@code blocked} in NCHW order, {@code shape}. */
+    static float[] nchw(Conv2d conv, Arena arena, Tensor blocked, int[] shape) {
         Tensor t = Tensor.allocate(arena, shape);
         conv.toNchw(blocked, t);
         return t.toArray();

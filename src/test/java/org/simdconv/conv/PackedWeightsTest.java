@@ -1,6 +1,8 @@
 package org.simdconv.conv;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.simdconv.conv.BlockedEntryPointTest.blocked;
+import static org.simdconv.conv.BlockedEntryPointTest.nchw;
 import static org.simdconv.conv.TestData.assertSameValues;
 
 import java.lang.foreign.Arena;
@@ -100,17 +102,5 @@ class PackedWeightsTest {
                 }
             }
         }
-    }
-
-    private static Tensor blocked(Conv2d conv, Arena arena, Tensor nchw) {
-        Tensor t = Tensor.allocate(arena, conv.blockedShape(nchw.shape()));
-        conv.toBlocked(nchw, t);
-        return t;
-    }
-
-    private static float[] nchw(Conv2d conv, Arena arena, Tensor blocked, int[] shape) {
-        Tensor t = Tensor.allocate(arena, shape);
-        conv.toNchw(blocked, t);
-        return t.toArray();
     }
 }
