@@ -117,11 +117,27 @@ final class FlatPlaneConvolution {
                         b2, b3, flat, out + v * LANES, flatFloats);
             }
         }
-        for (int k : tiles[split].singles()) { // a channel of a four-block that another task shares reads with a step
+        int[] singles = tiles[split].singles();
+        for (int i = 0; i < singles.length; i++) { // a channel of a four-block that another task shares reads with a step
+            int k = singles[i];
             int xAt = ((k / kg) * cg - cFirst) * channelFloats, out = (k - k0) * flatFloats;
             int w0 = FourChannelBlocks.weightBase(k, kg, perChannel), step = FourChannelBlocks.weightStride(k, kg);
             float b = bias == null ? 0f : bias[k];
             int v = 0;
+            if (i + 1 < singles.length && singles[i + 1] == k + 1 && (k + 1) / kg == k / kg
+                    && FourChannelBlocks.weightStride(k + 1, kg) == step) { // two at a time: each load feeds both
+                int w1 = FourChannelBlocks.weightBase(k + 1, kg, perChannel);
+                float b1 = bias == null ? 0f : bias[k + 1];
+                for (; v + 4 <= vectors; v += 4) {
+                    FlatPlaneTiles.twoChannelsFourVectors(x, xAt + v * LANES, channelFloats, cg, taps, weights, w0, w1,
+                            step, b, b1, flat, out + v * LANES, flatFloats);
+                }
+                for (int j = v; j < vectors; j++) {
+                    FlatPlaneTiles.oneChannelOneVector(x, xAt + j * LANES, channelFloats, cg, taps, weights, w1, step,
+                            b1, flat, out + flatFloats + j * LANES);
+                }
+                i++;
+            }
             for (; v + 4 <= vectors; v += 4) {
                 FlatPlaneTiles.oneChannelFourVectors(x, xAt + v * LANES, channelFloats, cg, taps, weights, w0, step, b,
                         flat, out + v * LANES);

@@ -148,6 +148,48 @@ final class FlatPlaneTiles {
         a3.intoArray(out, outAt + 3 * LANES);
     }
 
+    /**
+     * Two output channels of one group that are not in a four-channel block (the seed's second
+     * layer has six filters: a block and two left), four vectors: their weights at {@code wa + i *
+     * step} and {@code wb + i * step}, outputs {@code outStride} apart. Each input vector feeds two
+     * FMAs instead of one, as two {@link #oneChannelFourVectors} calls would load it twice.
+     */
+    static void twoChannelsFourVectors(float[] x, int xAt, int channelFloats, int channels, int[] taps, float[] w,
+                                       int wa, int wb, int step, float biasA, float biasB, float[] out, int outAt,
+                                       int outStride) {
+        FloatVector a0 = FloatVector.broadcast(SPECIES, biasA), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector b0 = FloatVector.broadcast(SPECIES, biasB), b1 = b0, b2 = b0, b3 = b0;
+        int u = wa, v = wb;
+        for (int c = 0; c < channels; c++) {
+            int channel = xAt + c * channelFloats;
+            for (int tap : taps) {
+                int at = channel + tap;
+                FloatVector x0 = load(x, at), x1 = load(x, at + LANES);
+                FloatVector x2 = load(x, at + 2 * LANES), x3 = load(x, at + 3 * LANES);
+                FloatVector p = FloatVector.broadcast(SPECIES, w[u]), q = FloatVector.broadcast(SPECIES, w[v]);
+                u += step;
+                v += step;
+                a0 = x0.fma(p, a0);
+                a1 = x1.fma(p, a1);
+                a2 = x2.fma(p, a2);
+                a3 = x3.fma(p, a3);
+                b0 = x0.fma(q, b0);
+                b1 = x1.fma(q, b1);
+                b2 = x2.fma(q, b2);
+                b3 = x3.fma(q, b3);
+            }
+        }
+        a0.intoArray(out, outAt);
+        a1.intoArray(out, outAt + LANES);
+        a2.intoArray(out, outAt + 2 * LANES);
+        a3.intoArray(out, outAt + 3 * LANES);
+        int o = outAt + outStride;
+        b0.intoArray(out, o);
+        b1.intoArray(out, o + LANES);
+        b2.intoArray(out, o + 2 * LANES);
+        b3.intoArray(out, o + 3 * LANES);
+    }
+
     /** One output channel of one vector, weights as in {@link #oneChannelFourVectors}. */
     static void oneChannelOneVector(float[] x, int xAt, int channelFloats, int channels, int[] taps, float[] w,
                                     int w0, int step, float bias, float[] out, int outAt) {
