@@ -6,6 +6,7 @@ import static org.simdconv.conv.simd.BlockedTiles.SPECIES;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import org.simdconv.parallel.Parallelism;
 import org.simdconv.tensor.ChannelBlockedLayout;
 import org.simdconv.tensor.Tensor;
 
@@ -44,6 +45,22 @@ final class BlockedConversion {
     }
 
     private BlockedConversion() {
+    }
+
+    /**
+     * The whole NCHW tensor {@code nchw} into the blocked one at byte {@code blockedOffset} of
+     * {@code blocked} ({@code toBlocked}), or back: item and block at a time on the pool's threads.
+     */
+    static void convert(Tensor nchw, MemorySegment blocked, long blockedOffset, boolean toBlocked, Parallelism par) {
+        ChannelBlockedLayout layout = new ChannelBlockedLayout(nchw.dim(1), nchw.dim(2), nchw.dim(3), LANES);
+        int blocks = layout.blocks();
+        par.forEach(nchw.dim(0) * blocks, t -> {
+            if (toBlocked) {
+                toBlocked(layout, nchw.segment(), nchw.byteOffset(), blocked, blockedOffset, t / blocks, t % blocks);
+            } else {
+                toNchw(layout, blocked, blockedOffset, nchw.segment(), nchw.byteOffset(), t / blocks, t % blocks);
+            }
+        });
     }
 
     /** Block {@code cb} of NCHW item {@code n} of {@code src} into the blocked tensor {@code dst}; offsets in bytes. */

@@ -14,7 +14,6 @@ import jdk.incubator.vector.VectorMask;
 import org.simdconv.conv.Accumulation;
 import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.parallel.Parallelism;
-import org.simdconv.tensor.ChannelBlockedLayout;
 import org.simdconv.tensor.Tensor;
 
 /**
@@ -46,7 +45,7 @@ final class PointwiseConvolution {
     static final int NCHW_CHUNK = 4 * VECTORS * LANES;
     /** Pixels of a blocked task, staged at once: sixteen tiles of six. */
     static final int BLOCKED_CHUNK = 16 * PIXELS;
-    /** Pixels of the weight gradient staged at once: their input and gradient stay in L1/L2 while every tile passes. */
+    /** Pixels of the weight gradient at a time: their staged output gradient and their input stay in L1/L2. */
     static final int GRADIENT_CHUNK = 64;
 
     private final ScratchPool pool;
@@ -298,20 +297,12 @@ final class PointwiseConvolution {
                     gradOutput.byteOffset(), gradWeight, gradBias, mode, par);
             return;
         }
-        ChannelBlockedLayout in = new ChannelBlockedLayout(g.c(), g.h(), g.w(), LANES);
-        ChannelBlockedLayout grad = new ChannelBlockedLayout(g.k(), g.h(), g.w(), LANES);
-        MemorySegment inBlocked = pool.segment(in.itemBytes() * g.n());
-        MemorySegment gradBlocked = pool.segment(grad.itemBytes() * g.n());
+        long pixelFloats = (long) g.n() * g.h() * g.w();
+        MemorySegment inBlocked = pool.segment(pixelFloats * g.c() * Float.BYTES);
+        MemorySegment gradBlocked = pool.segment(pixelFloats * g.k() * Float.BYTES);
         try {
-            par.forEach(g.n() * (in.blocks() + grad.blocks()), t -> {
-                int n = t / (in.blocks() + grad.blocks()), b = t % (in.blocks() + grad.blocks());
-                if (b < in.blocks()) {
-                    BlockedConversion.toBlocked(in, input.segment(), input.byteOffset(), inBlocked, 0, n, b);
-                } else {
-                    BlockedConversion.toBlocked(grad, gradOutput.segment(), gradOutput.byteOffset(), gradBlocked, 0,
-                            n, b - in.blocks());
-                }
-            });
+            BlockedConversion.convert(input, inBlocked, 0, true, par);
+            BlockedConversion.convert(gradOutput, gradBlocked, 0, true, par);
             backwardWeightsBlocked(g, inBlocked, 0, gradBlocked, 0, gradWeight, gradBias, mode, par);
         } finally {
             pool.give(inBlocked);

@@ -172,18 +172,8 @@ public final class VectorConv2d implements Conv2dKernels {
      * {@code blocked}; else the other way), item and block at a time on the pool's threads.
      */
     private static void convert(Tensor from, Tensor to, boolean toBlocked, Parallelism par) {
-        Tensor nchw = toBlocked ? from : to;
-        ChannelBlockedLayout layout = new ChannelBlockedLayout(nchw.dim(1), nchw.dim(2), nchw.dim(3), LANES);
-        int blocks = layout.blocks();
-        par.forEach(nchw.dim(0) * blocks, t -> {
-            if (toBlocked) {
-                BlockedConversion.toBlocked(layout, from.segment(), from.byteOffset(), to.segment(), to.byteOffset(),
-                        t / blocks, t % blocks);
-            } else {
-                BlockedConversion.toNchw(layout, from.segment(), from.byteOffset(), to.segment(), to.byteOffset(),
-                        t / blocks, t % blocks);
-            }
-        });
+        Tensor blocked = toBlocked ? to : from;
+        BlockedConversion.convert(toBlocked ? from : to, blocked.segment(), blocked.byteOffset(), toBlocked, par);
     }
 
     /**
