@@ -40,6 +40,11 @@ public final class Conv2d {
     private final Conv2dOptions options;
     private final Conv2dKernels kernels;
     private final Parallelism parallelism;
+    /**
+     * The geometry and shapes of the last call, reused while the tensors keep their shapes (every
+     * call of a training loop): resolving them again allocated on every call.
+     */
+    private volatile Shapes lastShapes;
 
     private Conv2d(Conv2dOptions options, Conv2dKernels kernels, Parallelism parallelism) {
         this.options = options;
@@ -101,7 +106,7 @@ public final class Conv2d {
     /** Forward pass into a new tensor allocated in {@code arena}. */
     public Tensor forward(Arena arena, Tensor input, Tensor weight, Tensor bias) {
         Objects.requireNonNull(arena, "arena");
-        Conv2dGeometry g = checkForward(input, weight, bias);
+        Conv2dGeometry g = checkForward(input, weight, bias).g();
         Tensor output = Tensor.allocate(arena, g.outputShape());
         kernels.forward(g, input, weight, bias, output, parallelismFor(input, weight, bias, output));
         return output;
@@ -109,8 +114,9 @@ public final class Conv2d {
 
     /** Forward pass, {@code output = W * input + bias}; {@code bias} may be null. */
     public void forward(Tensor input, Tensor weight, Tensor bias, Tensor output) {
-        Conv2dGeometry g = checkForward(input, weight, bias);
-        checkTensor("output", output, g.outputShape(), g);
+        Shapes shapes = checkForward(input, weight, bias);
+        Conv2dGeometry g = shapes.g();
+        checkTensor("output", output, shapes.output(), g);
         checkDisjoint("output", output, "input", input);
         checkDisjoint("output", output, "weight", weight);
         checkDisjoint("output", output, "bias", bias);
@@ -122,10 +128,11 @@ public final class Conv2d {
         Objects.requireNonNull(mode, "mode");
         requireTensor("gradInput", gradInput);
         requireTensor("weight", weight);
-        Conv2dGeometry g = geometryOf("gradInput", gradInput, "weight", weight);
-        checkTensor("gradOutput", gradOutput, g.outputShape(), g);
-        checkTensor("weight", weight, g.weightShape(), g);
-        checkTensor("gradInput", gradInput, g.inputShape(), g);
+        Shapes shapes = geometryOf("gradInput", gradInput, "weight", weight);
+        Conv2dGeometry g = shapes.g();
+        checkTensor("gradOutput", gradOutput, shapes.output(), g);
+        checkTensor("weight", weight, shapes.weight(), g);
+        checkTensor("gradInput", gradInput, shapes.input(), g);
         checkDisjoint("gradInput", gradInput, "gradOutput", gradOutput);
         checkDisjoint("gradInput", gradInput, "weight", weight);
         kernels.backwardData(g, gradOutput, weight, gradInput, mode, parallelismFor(gradOutput, weight, gradInput));
@@ -140,10 +147,11 @@ public final class Conv2d {
         Objects.requireNonNull(mode, "mode");
         requireTensor("input", input);
         requireTensor("gradWeight", gradWeight);
-        Conv2dGeometry g = geometryOf("input", input, "gradWeight", gradWeight);
-        checkTensor("input", input, g.inputShape(), g);
-        checkTensor("gradOutput", gradOutput, g.outputShape(), g);
-        checkGradients(g, input, gradOutput, gradWeight, gradBias);
+        Shapes shapes = geometryOf("input", input, "gradWeight", gradWeight);
+        Conv2dGeometry g = shapes.g();
+        checkTensor("input", input, shapes.input(), g);
+        checkTensor("gradOutput", gradOutput, shapes.output(), g);
+        checkGradients(shapes, input, gradOutput, gradWeight, gradBias);
         kernels.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode,
                 parallelismFor(input, gradOutput, gradWeight, gradBias));
     }
@@ -212,12 +220,13 @@ public final class Conv2d {
      */
     public void forwardBlocked(Tensor input, Tensor weight, Tensor bias, Tensor output) {
         requireTensor("weight", weight);
-        Conv2dGeometry g = blockedGeometry("input", input, weight);
-        checkTensor("weight", weight, g.weightShape(), g);
+        Shapes shapes = blockedGeometry("input", input, weight);
+        Conv2dGeometry g = shapes.g();
+        checkTensor("weight", weight, shapes.weight(), g);
         if (bias != null) {
-            checkTensor("bias", bias, g.biasShape(), g);
+            checkTensor("bias", bias, shapes.bias(), g);
         }
-        checkTensor("output", output, blockedShape(g.outputShape()), g);
+        checkTensor("output", output, shapes.blockedOutput(), g);
         checkDisjoint("output", output, "input", input);
         checkDisjoint("output", output, "weight", weight);
         checkDisjoint("output", output, "bias", bias);
@@ -228,9 +237,10 @@ public final class Conv2d {
     public void backwardDataBlocked(Tensor gradOutput, Tensor weight, Tensor gradInput, Accumulation mode) {
         Objects.requireNonNull(mode, "mode");
         requireTensor("weight", weight);
-        Conv2dGeometry g = blockedGeometry("gradInput", gradInput, weight);
-        checkTensor("weight", weight, g.weightShape(), g);
-        checkTensor("gradOutput", gradOutput, blockedShape(g.outputShape()), g);
+        Shapes shapes = blockedGeometry("gradInput", gradInput, weight);
+        Conv2dGeometry g = shapes.g();
+        checkTensor("weight", weight, shapes.weight(), g);
+        checkTensor("gradOutput", gradOutput, shapes.blockedOutput(), g);
         checkDisjoint("gradInput", gradInput, "gradOutput", gradOutput);
         checkDisjoint("gradInput", gradInput, "weight", weight);
         kernels.backwardDataBlocked(g, gradOutput, weight, gradInput, mode, parallelismFor(gradOutput, weight, gradInput));
@@ -241,9 +251,10 @@ public final class Conv2d {
                                        Accumulation mode) {
         Objects.requireNonNull(mode, "mode");
         requireTensor("gradWeight", gradWeight);
-        Conv2dGeometry g = blockedGeometry("input", input, gradWeight);
-        checkTensor("gradOutput", gradOutput, blockedShape(g.outputShape()), g);
-        checkGradients(g, input, gradOutput, gradWeight, gradBias);
+        Shapes shapes = blockedGeometry("input", input, gradWeight);
+        Conv2dGeometry g = shapes.g();
+        checkTensor("gradOutput", gradOutput, shapes.blockedOutput(), g);
+        checkGradients(shapes, input, gradOutput, gradWeight, gradBias);
         kernels.backwardWeightsBlocked(g, input, gradOutput, gradWeight, gradBias, mode,
                 parallelismFor(input, gradOutput, gradWeight, gradBias));
     }
@@ -252,8 +263,13 @@ public final class Conv2d {
      * The geometry of a blocked activation and OIHW weights: {@code C = (C/groups) * groups} from the
      * weights, the rest from the activation, which must then have exactly the blocked shape.
      */
-    private Conv2dGeometry blockedGeometry(String name, Tensor blocked, Tensor weight) {
+    private Shapes blockedGeometry(String name, Tensor blocked, Tensor weight) {
         requireTensor(name, blocked);
+        Shapes last = lastShapes;
+        if (last != null && blocked.hasShape(last.blockedInput()) && weight.hasShape(last.weight())) {
+            checkTensor(name, blocked, last.blockedInput(), last.g());
+            return last;
+        }
         int[] b = blocked.shape(), w = weight.shape();
         if (b.length != 5 || (b[4] != channelBlock() && b[4] != 1)) {
             throw new IllegalArgumentException(name + ": a blocked tensor has shape (N, ceil(C/b), H, W, b) with b = "
@@ -264,9 +280,9 @@ public final class Conv2d {
             throw new IllegalArgumentException("weight must be 4-D (K, C/groups, R, S), got shape " + Arrays.toString(w));
         }
         int[] nchw = {b[0], (int) Math.min(Integer.MAX_VALUE, (long) w[1] * options.groups()), b[2], b[3]};
-        Conv2dGeometry g = geometryOf(name + " (as NCHW)", nchw, "weight", w);
-        checkTensor(name, blocked, blockedShape(g.inputShape()), g);
-        return g;
+        Shapes shapes = remember(geometryOf(name + " (as NCHW)", nchw, "weight", w));
+        checkTensor(name, blocked, shapes.blockedInput(), shapes.g());
+        return shapes;
     }
 
     private ChannelBlockedLayout layoutOf(int[] nchw) {
@@ -312,11 +328,11 @@ public final class Conv2d {
     }
 
     /** The weight and bias gradients of a backward-weights pass: shapes, and no overlap with the operands. */
-    private static void checkGradients(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight,
+    private static void checkGradients(Shapes shapes, Tensor input, Tensor gradOutput, Tensor gradWeight,
                                        Tensor gradBias) {
-        checkTensor("gradWeight", gradWeight, g.weightShape(), g);
+        checkTensor("gradWeight", gradWeight, shapes.weight(), shapes.g());
         if (gradBias != null) {
-            checkTensor("gradBias", gradBias, g.biasShape(), g);
+            checkTensor("gradBias", gradBias, shapes.bias(), shapes.g());
             checkDisjoint("gradBias", gradBias, "gradWeight", gradWeight);
             checkDisjoint("gradBias", gradBias, "input", input);
             checkDisjoint("gradBias", gradBias, "gradOutput", gradOutput);
@@ -325,16 +341,17 @@ public final class Conv2d {
         checkDisjoint("gradWeight", gradWeight, "gradOutput", gradOutput);
     }
 
-    private Conv2dGeometry checkForward(Tensor input, Tensor weight, Tensor bias) {
+    private Shapes checkForward(Tensor input, Tensor weight, Tensor bias) {
         requireTensor("input", input);
         requireTensor("weight", weight);
-        Conv2dGeometry g = geometryOf("input", input, "weight", weight);
-        checkTensor("input", input, g.inputShape(), g);
-        checkTensor("weight", weight, g.weightShape(), g);
+        Shapes shapes = geometryOf("input", input, "weight", weight);
+        Conv2dGeometry g = shapes.g();
+        checkTensor("input", input, shapes.input(), g);
+        checkTensor("weight", weight, shapes.weight(), g);
         if (bias != null) {
-            checkTensor("bias", bias, g.biasShape(), g);
+            checkTensor("bias", bias, shapes.bias(), g);
         }
-        return g;
+        return shapes;
     }
 
     /**
@@ -342,8 +359,25 @@ public final class Conv2d {
      * "input" and "weight"; a rejection here also names the caller's arguments (gradInput, gradWeight)
      * and their shapes, so that the message says which tensor is wrong.
      */
-    private Conv2dGeometry geometryOf(String inputName, Tensor input, String weightName, Tensor weight) {
-        return geometryOf(inputName, input.shape(), weightName, weight.shape());
+    private Shapes geometryOf(String inputName, Tensor input, String weightName, Tensor weight) {
+        Shapes last = lastShapes;
+        if (last != null && input.hasShape(last.input()) && weight.hasShape(last.weight())) {
+            return last;
+        }
+        return remember(geometryOf(inputName, input.shape(), weightName, weight.shape()));
+    }
+
+    /** The geometry's tensor shapes, NCHW and blocked, kept as the last call's. */
+    private Shapes remember(Conv2dGeometry g) {
+        Shapes shapes = new Shapes(g, g.inputShape(), g.weightShape(), g.outputShape(), g.biasShape(),
+                blockedShape(g.inputShape()), blockedShape(g.outputShape()));
+        lastShapes = shapes;
+        return shapes;
+    }
+
+    /** A geometry and the shapes of its tensors (never modified: they are only compared). */
+    private record Shapes(Conv2dGeometry g, int[] input, int[] weight, int[] output, int[] bias, int[] blockedInput,
+                          int[] blockedOutput) {
     }
 
     private Conv2dGeometry geometryOf(String inputName, int[] input, String weightName, int[] weight) {
@@ -377,9 +411,17 @@ public final class Conv2d {
         if (operand == null) {
             return;
         }
-        MemorySegment a = result.segment().asSlice(result.byteOffset(), result.elementCount() * Float.BYTES);
-        MemorySegment b = operand.segment().asSlice(operand.byteOffset(), operand.elementCount() * Float.BYTES);
-        if (a.asOverlappingSlice(b).isPresent()) {
+        long aBytes = result.elementCount() * Float.BYTES, bBytes = operand.elementCount() * Float.BYTES;
+        boolean overlap;
+        if (result.segment().isNative() && operand.segment().isNative()) { // addresses, without slices
+            long a = result.segment().address() + result.byteOffset(), b = operand.segment().address() + operand.byteOffset();
+            overlap = a < b + bBytes && b < a + aBytes;
+        } else {
+            MemorySegment a = result.segment().asSlice(result.byteOffset(), aBytes);
+            MemorySegment b = operand.segment().asSlice(operand.byteOffset(), bBytes);
+            overlap = a.asOverlappingSlice(b).isPresent();
+        }
+        if (overlap) {
             throw new IllegalArgumentException(resultName + " overlaps " + operandName
                     + ": a result must not share memory with an operand");
         }

@@ -31,12 +31,15 @@ public final class Tensor {
     private final int[] shape;
     private final long[] strides;
     private final long offset;
+    /** {@link #isContiguous}, decided once: the kernels' entry points ask on every call. */
+    private final boolean contiguous;
 
     private Tensor(MemorySegment segment, int[] shape, long[] strides, long offset) {
         this.segment = segment;
         this.shape = shape;
         this.strides = strides;
         this.offset = offset;
+        this.contiguous = Arrays.equals(strides, rowMajorStrides(shape)) || elementCount(shape) <= 1;
     }
 
     /** Allocates a zero-filled, contiguous tensor in {@code arena}, aligned to a cache line. */
@@ -152,7 +155,7 @@ public final class Tensor {
 
     /** True when the elements are laid out densely in row-major (C) order. */
     public boolean isContiguous() {
-        return Arrays.equals(strides, rowMajorStrides(shape)) || elementCount() <= 1;
+        return contiguous;
     }
 
     /** True while the memory can still be used (its arena is open). */

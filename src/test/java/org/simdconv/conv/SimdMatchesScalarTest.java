@@ -214,8 +214,22 @@ class SimdMatchesScalarTest {
                 new ConvCase(new int[] {1, 3, 9, 8}, new int[] {64, 3, 7, 7}, d.withStride(2).withPadding(Padding.of(3))));
     }
 
+    /**
+     * Rows of single channels longer than four vectors and not a multiple of them, whose last
+     * columns the row kernel computes as a four-vector tile overlapping the one before: stride-2
+     * backward-data of three channels (phases of 75, 66 and 65 columns) and stride-1 backward-data
+     * of two channels (rows of 83 columns), even and odd widths, with and without padding.
+     */
+    static List<ConvCase> longRowCases() {
+        Conv2dOptions d = Conv2dOptions.defaults();
+        return List.of(new ConvCase(new int[] {1, 3, 6, 150}, new int[] {6, 3, 7, 7}, d.withStride(2).withPadding(Padding.of(3))),
+                new ConvCase(new int[] {2, 3, 5, 131}, new int[] {5, 3, 3, 3}, d.withStride(2)),
+                new ConvCase(new int[] {1, 2, 5, 83}, new int[] {3, 2, 3, 3}, d.withPadding(Padding.of(1))),
+                new ConvCase(new int[] {1, 1, 3, 97}, new int[] {2, 1, 1, 5}, d));
+    }
+
     @ParameterizedTest
-    @MethodSource({"integerCases", "depthwiseCases", "firstLayerCases"})
+    @MethodSource({"integerCases", "depthwiseCases", "firstLayerCases", "longRowCases"})
     void everyPassIsExactOnSmallIntegers(ConvCase c) {
         Conv2dGeometry g = c.geometry();
         Conv2d scalar = Conv2d.create(c.options()).withImplementation(Implementation.SCALAR);

@@ -85,4 +85,49 @@ class ParallelismTest {
         }
         assertThrows(NullPointerException.class, () -> Parallelism.on(null));
     }
+
+    /**
+     * A calling thread reuses its task state from call to call: thousands of calls in a row, of
+     * varying sizes (some so small that the helper is cancelled before it starts), each run every
+     * task exactly once, and a failure in one call does not leak into the next.
+     */
+    @Test
+    @Timeout(60)
+    void repeatedCallsRunEveryTaskOnceEachTime() {
+        try (ForkJoinPool pool = new ForkJoinPool(2)) {
+            Parallelism par = Parallelism.on(pool);
+            for (int call = 0; call < 3000; call++) {
+                int tasks = 2 + call % 37;
+                AtomicIntegerArray runs = new AtomicIntegerArray(tasks);
+                if (call % 500 == 7) {
+                    int failing = call % tasks;
+                    assertThrows(IllegalStateException.class, () -> par.forEach(tasks, i -> {
+                        runs.incrementAndGet(i);
+                        if (i == failing) {
+                            throw new IllegalStateException("task " + i);
+                        }
+                    }));
+                } else {
+                    par.forEach(tasks, runs::incrementAndGet);
+                }
+                for (int i = 0; i < tasks; i++) {
+                    assertEquals(1, runs.get(i), "call " + call + ", task " + i);
+                }
+            }
+        }
+    }
+
+    /** A task that itself calls forEach on the same parallelism gets state of its own. */
+    @Test
+    @Timeout(20)
+    void aNestedCallRunsEveryTaskOnce() {
+        try (ForkJoinPool pool = new ForkJoinPool(2)) {
+            Parallelism par = Parallelism.on(pool);
+            AtomicIntegerArray runs = new AtomicIntegerArray(6 * 10);
+            par.forEach(6, outer -> par.forEach(10, inner -> runs.incrementAndGet(outer * 10 + inner)));
+            for (int i = 0; i < runs.length(); i++) {
+                assertEquals(1, runs.get(i), "task " + i);
+            }
+        }
+    }
 }

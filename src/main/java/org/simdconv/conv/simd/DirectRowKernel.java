@@ -57,6 +57,17 @@ final class DirectRowKernel {
             fourVectors(packed, firstChannelOffset + ow, channelSize, channels, taps, weights, weightBase, weightStride,
                     init, out, outOffset + (long) ow * Float.BYTES, accumulate);
         }
+        if (ow < outW && ow > 0 && !accumulate) {
+            // The last columns as one more four-vector tile that ends at the row's end and overlaps
+            // the tile before it: every column is summed in the same order by either tile, so the
+            // overlap is written twice with the same values, and four FMA chains run instead of one
+            // (a single-vector tail waits on the FMA latency: 112-column rows of the ResNet stem's
+            // backward-data were four vectors at full speed and three at a quarter).
+            int last = outW - 4 * LANES;
+            fourVectors(packed, firstChannelOffset + last, channelSize, channels, taps, weights, weightBase,
+                    weightStride, init, out, outOffset + (long) last * Float.BYTES, false);
+            return;
+        }
         for (; ow < outW; ow += LANES) {
             int valid = Math.min(LANES, outW - ow);
             oneVector(packed, firstChannelOffset + ow, channelSize, channels, taps, weights, weightBase, weightStride,
@@ -126,15 +137,16 @@ final class DirectRowKernel {
                 w += 4;
             }
         }
-        int all = LANES;
-        storeFirstLanes(a00, out, outAt, all, accumulate);
-        storeFirstLanes(a01, out, outAt + step, secondValid, accumulate);
-        storeFirstLanes(a10, out, outAt + outChannelStride, all, accumulate);
-        storeFirstLanes(a11, out, outAt + outChannelStride + step, secondValid, accumulate);
-        storeFirstLanes(a20, out, outAt + 2 * outChannelStride, all, accumulate);
-        storeFirstLanes(a21, out, outAt + 2 * outChannelStride + step, secondValid, accumulate);
-        storeFirstLanes(a30, out, outAt + 3 * outChannelStride, all, accumulate);
-        storeFirstLanes(a31, out, outAt + 3 * outChannelStride + step, secondValid, accumulate);
+        float[] tile = TILE.get(); // accumulators to the heap, then bulk copies: no vector leaves this method
+        a00.intoArray(tile, 0);
+        a01.intoArray(tile, LANES);
+        a10.intoArray(tile, 2 * LANES);
+        a11.intoArray(tile, 3 * LANES);
+        a20.intoArray(tile, 4 * LANES);
+        a21.intoArray(tile, 5 * LANES);
+        a30.intoArray(tile, 6 * LANES);
+        a31.intoArray(tile, 7 * LANES);
+        flushFourRows(tile, 2, out, outAt, outChannelStride, secondValid, accumulate);
     }
 
     /** The narrow tile: four channels of one vector, four independent FMA chains instead of one. */
@@ -156,39 +168,49 @@ final class DirectRowKernel {
                 w += 4;
             }
         }
-        storeFirstLanes(a0, out, outAt, valid, accumulate);
-        storeFirstLanes(a1, out, outAt + outChannelStride, valid, accumulate);
-        storeFirstLanes(a2, out, outAt + 2 * outChannelStride, valid, accumulate);
-        storeFirstLanes(a3, out, outAt + 3 * outChannelStride, valid, accumulate);
+        float[] tile = TILE.get(); // accumulators to the heap, then bulk copies: no vector leaves this method
+        a0.intoArray(tile, 0);
+        a1.intoArray(tile, LANES);
+        a2.intoArray(tile, 2 * LANES);
+        a3.intoArray(tile, 3 * LANES);
+        flushFourRows(tile, 1, out, outAt, outChannelStride, valid, accumulate);
     }
 
     /**
-     * Stores the first {@code valid} lanes of {@code v} (adding the old values when accumulating).
-     * A partial vector goes through this thread's array and a bulk copy: masked segment loads and
-     * stores are not intrinsified here (AVX2), and C2 boxed every one of them.
+     * Writes {@code valid} floats of {@code tile} from {@code from} to {@code out} at byte {@code at}
+     * (adding the old values there when accumulating). The tiles end with their accumulators in
+     * {@link #TILE} and call this, with no vector argument: a tile that passed its vectors to a
+     * store helper C2 did not inline had them boxed (43 KB per call of the seed's first layer).
      */
-    private static void storeFirstLanes(FloatVector v, MemorySegment out, long at, int valid, boolean accumulate) {
-        if (valid == LANES) {
-            if (accumulate) {
-                v.add(load(out, at)).intoMemorySegment(out, at, ORDER);
-            } else {
-                v.intoMemorySegment(out, at, ORDER);
-            }
-            return;
-        }
-        float[] tail = TAIL.get();
-        v.intoArray(tail, 0);
+    private static void flush(float[] tile, int from, MemorySegment out, long at, int valid, boolean accumulate) {
         if (accumulate) {
-            MemorySegment.copy(out, ValueLayout.JAVA_FLOAT_UNALIGNED, at, tail, LANES, valid);
+            MemorySegment.copy(out, ValueLayout.JAVA_FLOAT_UNALIGNED, at, tile, OLD, valid);
             for (int i = 0; i < valid; i++) {
-                tail[i] += tail[LANES + i];
+                tile[from + i] += tile[OLD + i];
             }
         }
-        MemorySegment.copy(tail, 0, out, ValueLayout.JAVA_FLOAT_UNALIGNED, at, valid);
+        MemorySegment.copy(tile, from, out, ValueLayout.JAVA_FLOAT_UNALIGNED, at, valid);
     }
 
-    /** Each thread's array for a partial vector and the old values under it. */
-    private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[2 * LANES]);
+    /**
+     * {@link #flush} of four rows of {@code vectors} (1 or 2) vectors each, rows {@code rowStride}
+     * bytes apart in {@code out}: all lanes of each vector but the last of a row, {@code lastValid} of that.
+     */
+    private static void flushFourRows(float[] tile, int vectors, MemorySegment out, long outAt, long rowStride,
+                                      int lastValid, boolean accumulate) {
+        for (int row = 0; row < 4; row++) {
+            for (int v = 0; v < vectors; v++) {
+                flush(tile, (row * vectors + v) * LANES, out, outAt + row * rowStride + (long) v * LANES * Float.BYTES,
+                        v == vectors - 1 ? lastValid : LANES, accumulate);
+            }
+        }
+    }
+
+    /** Where {@link #flush} puts the old values, after the eight accumulators a tile may hold. */
+    private static final int OLD = 8 * LANES;
+
+    /** Each thread's accumulators of one tile and the old values under one of them. */
+    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[OLD + LANES]);
 
     private static void fourChannelsThreeVectors(MemorySegment packed, long base, long channelSize, int channels,
                                                  int[] taps, float[] weights, int weightBase, float[] init,
@@ -292,15 +314,16 @@ final class DirectRowKernel {
                 a31 = load(packed, at + 3 * rowBytes + step).fma(b, a31);
             }
         }
-        int all = LANES;
-        storeFirstLanes(a00, out, outAt, all, accumulate);
-        storeFirstLanes(a01, out, outAt + step, second, accumulate);
-        storeFirstLanes(a10, out, outAt + outRowStride, all, accumulate);
-        storeFirstLanes(a11, out, outAt + outRowStride + step, second, accumulate);
-        storeFirstLanes(a20, out, outAt + 2 * outRowStride, all, accumulate);
-        storeFirstLanes(a21, out, outAt + 2 * outRowStride + step, second, accumulate);
-        storeFirstLanes(a30, out, outAt + 3 * outRowStride, all, accumulate);
-        storeFirstLanes(a31, out, outAt + 3 * outRowStride + step, second, accumulate);
+        float[] tile = TILE.get(); // accumulators to the heap, then bulk copies: no vector leaves this method
+        a00.intoArray(tile, 0);
+        a01.intoArray(tile, LANES);
+        a10.intoArray(tile, 2 * LANES);
+        a11.intoArray(tile, 3 * LANES);
+        a20.intoArray(tile, 4 * LANES);
+        a21.intoArray(tile, 5 * LANES);
+        a30.intoArray(tile, 6 * LANES);
+        a31.intoArray(tile, 7 * LANES);
+        flushFourRows(tile, 2, out, outAt, outRowStride, second, accumulate);
     }
 
     private static void fourRowsOfOneVector(MemorySegment packed, long base, long rowStride, long channelSize,
@@ -322,10 +345,12 @@ final class DirectRowKernel {
                 a3 = load(packed, at + 3 * rowBytes).fma(b, a3);
             }
         }
-        storeFirstLanes(a0, out, outAt, valid, accumulate);
-        storeFirstLanes(a1, out, outAt + outRowStride, valid, accumulate);
-        storeFirstLanes(a2, out, outAt + 2 * outRowStride, valid, accumulate);
-        storeFirstLanes(a3, out, outAt + 3 * outRowStride, valid, accumulate);
+        float[] tile = TILE.get(); // accumulators to the heap, then bulk copies: no vector leaves this method
+        a0.intoArray(tile, 0);
+        a1.intoArray(tile, LANES);
+        a2.intoArray(tile, 2 * LANES);
+        a3.intoArray(tile, 3 * LANES);
+        flushFourRows(tile, 1, out, outAt, outRowStride, valid, accumulate);
     }
 
     private static void fourVectors(MemorySegment packed, long base, long channelSize, int channels, int[] taps,
@@ -371,7 +396,9 @@ final class DirectRowKernel {
                 w += weightStride;
             }
         }
-        storeFirstLanes(acc, out, outAt, valid, accumulate);
+        float[] tile = TILE.get(); // accumulators to the heap, then bulk copies: no vector leaves this method
+        acc.intoArray(tile, 0);
+        flush(tile, 0, out, outAt, valid, accumulate);
     }
 
     static FloatVector load(MemorySegment segment, long byteOffset) {

@@ -63,16 +63,36 @@ final class FourChannelBlocks {
     }
 
     static ChannelTiles tiles(int from, int to, int perGroup) {
-        java.util.List<Integer> blocks = new java.util.ArrayList<>(), singles = new java.util.ArrayList<>();
+        int blocks = 0, singles = 0;
         for (int k = from; k < to; ) {
             if (startsBlock(k, perGroup) && k + SIZE <= to) {
-                blocks.add(k);
+                blocks++;
                 k += SIZE;
             } else {
-                singles.add(k++);
+                singles++;
+                k++;
             }
         }
-        return new ChannelTiles(blocks.stream().mapToInt(Integer::intValue).toArray(),
-                singles.stream().mapToInt(Integer::intValue).toArray());
+        ChannelTiles tiles = new ChannelTiles(new int[blocks], new int[singles]);
+        blocks = 0;
+        singles = 0;
+        for (int k = from; k < to; ) {
+            if (startsBlock(k, perGroup) && k + SIZE <= to) {
+                tiles.blockStarts()[blocks++] = k;
+                k += SIZE;
+            } else {
+                tiles.singles()[singles++] = k++;
+            }
+        }
+        return tiles;
+    }
+
+    /** The tiles of each of {@code splits} slices of {@code channels} channels ({@link WorkSplit}). */
+    static ChannelTiles[] ofSplits(int channels, int splits, int perGroup) {
+        ChannelTiles[] tiles = new ChannelTiles[splits];
+        for (int i = 0; i < splits; i++) {
+            tiles[i] = tiles(WorkSplit.start(channels, splits, i), WorkSplit.start(channels, splits, i + 1), perGroup);
+        }
+        return tiles;
     }
 }

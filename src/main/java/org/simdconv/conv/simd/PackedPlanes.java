@@ -111,7 +111,11 @@ final class PackedPlanes {
     void pack(MemorySegment src, long srcOffset, int channels, int srcH, int srcW, int padTop, int padLeft,
               MemorySegment dst) {
         long planeBytes = (long) srcH * srcW * Float.BYTES;
-        RowBuffers buffers = new RowBuffers(new float[srcW], new float[rowLength]);
+        float[][] buffers = ROW_BUFFERS.get();
+        if (buffers[0].length < srcW || buffers[1].length < rowLength) {
+            buffers[0] = new float[Math.max(srcW, buffers[0].length)];
+            buffers[1] = new float[Math.max(rowLength, buffers[1].length)];
+        }
         for (int c = 0; c < channels; c++) {
             long srcPlane = srcOffset + c * planeBytes;
             for (int q = 0; q < phases; q++) {
@@ -129,13 +133,12 @@ final class PackedPlanes {
         }
     }
 
-    /** A source row and a packed row on the heap, reused for every row of one {@link #pack} call. */
-    private record RowBuffers(float[] source, float[] packed) {
-    }
+    /** Each thread's source row and packed row on the heap, reused for every row it packs. */
+    private static final ThreadLocal<float[][]> ROW_BUFFERS = ThreadLocal.withInitial(() -> new float[2][0]);
 
     /** Packed element {@code t} of this row is source column {@code t*phases + first}. */
     private void packRow(MemorySegment src, long srcRow, int srcW, int first,
-                         MemorySegment dst, long dstRow, RowBuffers buffers) {
+                         MemorySegment dst, long dstRow, float[][] buffers) {
         if (phases == 1) {
             // The common case is a shifted copy: zeros, a block of the source row, zeros.
             int from = Math.max(0, -first);
@@ -151,9 +154,9 @@ final class PackedPlanes {
             return;
         }
         // A stride phase: one bulk copy in, a plain strided array loop, one bulk copy out.
-        float[] row = buffers.source(), out = buffers.packed();
+        float[] row = buffers[0], out = buffers[1];
         MemorySegment.copy(src, FLOAT, srcRow, row, 0, srcW);
-        java.util.Arrays.fill(out, 0f);
+        java.util.Arrays.fill(out, 0, rowLength, 0f);
         // out[t] = row[t*phases + first] where that column exists
         int from = Math.max(0, Math.ceilDiv(-first, phases));
         int to = Math.min(rowLength, Math.ceilDiv(srcW - first, phases));

@@ -134,14 +134,27 @@ final class RowWeightGradient {
      * of the first {@code count} partials, each summed in lane order, the partials in their order.
      */
     static void reduceLanes(float[][] partials, int count, Tensor target, Accumulation mode) {
-        float[] sums = mode == Accumulation.ACCUMULATE ? target.toArray() : new float[(int) target.elementCount()];
-        for (int i = 0; i < sums.length; i++) {
+        int length = (int) target.elementCount();
+        float[][] held = SUMS.get();
+        if (held[0].length < length) {
+            held[0] = new float[length];
+        }
+        float[] sums = held[0];
+        if (mode == Accumulation.ACCUMULATE) {
+            MemorySegment.copy(target.segment(), Tensor.FLOAT, target.byteOffset(), sums, 0, length);
+        } else {
+            Arrays.fill(sums, 0, length, 0f);
+        }
+        for (int i = 0; i < length; i++) {
             for (int t = 0; t < count; t++) {
                 sums[i] += WeightGradientKernel.laneSum(partials[t], i * LANES);
             }
         }
-        target.copyFrom(sums);
+        MemorySegment.copy(sums, 0, target.segment(), Tensor.FLOAT, target.byteOffset(), length);
     }
+
+    /** Each thread's sums of {@link #reduceLanes}, reused from call to call. */
+    private static final ThreadLocal<float[][]> SUMS = ThreadLocal.withInitial(() -> new float[1][0]);
 
     private static float[] gradient(int length) {
         float[][] held = GRADIENT.get();

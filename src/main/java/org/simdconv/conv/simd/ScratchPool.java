@@ -2,7 +2,7 @@ package org.simdconv.conv.simd;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.simdconv.tensor.Tensor;
 
 /**
@@ -20,38 +20,89 @@ final class ScratchPool {
 
     static final int LIMIT = 16;
 
-    private final ConcurrentLinkedQueue<MemorySegment> segments = new ConcurrentLinkedQueue<>();
-    private final ConcurrentLinkedQueue<float[]> arrays = new ConcurrentLinkedQueue<>();
+    // Fixed slots instead of a queue: taking and giving back allocate nothing (a queue allocated a
+    // node per give), and a call gets the smallest workspace that fits, so that a small request
+    // never takes the large array a later request of the same call needs.
+    private final AtomicReferenceArray<MemorySegment> segments = new AtomicReferenceArray<>(LIMIT);
+    private final AtomicReferenceArray<float[]> arrays = new AtomicReferenceArray<>(LIMIT);
 
     /** A segment of at least {@code bytes} bytes, aligned to {@link Tensor#ALIGNMENT}, contents undefined. */
     MemorySegment segment(long bytes) {
-        for (MemorySegment s : segments) {
-            if (s.byteSize() >= bytes && segments.remove(s)) {
-                return s;
+        while (true) {
+            int best = -1;
+            MemorySegment fit = null;
+            for (int i = 0; i < LIMIT; i++) {
+                MemorySegment s = segments.get(i);
+                if (s != null && s.byteSize() >= bytes && (fit == null || s.byteSize() < fit.byteSize())) {
+                    best = i;
+                    fit = s;
+                }
+            }
+            if (fit == null) {
+                return Arena.ofAuto().allocate(Math.max(bytes, 64), Tensor.ALIGNMENT);
+            }
+            if (segments.compareAndSet(best, fit, null)) {
+                return fit;
             }
         }
-        return Arena.ofAuto().allocate(Math.max(bytes, 64), Tensor.ALIGNMENT);
     }
 
     void give(MemorySegment s) {
-        if (segments.size() < LIMIT) {
-            segments.offer(s);
+        for (int i = 0; i < LIMIT; i++) {
+            if (segments.get(i) == null && segments.compareAndSet(i, null, s)) {
+                return;
+            }
+        }
+        int smallest = 0; // full: keep the larger workspace
+        for (int i = 1; i < LIMIT; i++) {
+            MemorySegment held = segments.get(i), least = segments.get(smallest);
+            if (held != null && (least == null || held.byteSize() < least.byteSize())) {
+                smallest = i;
+            }
+        }
+        MemorySegment least = segments.get(smallest);
+        if (least != null && least.byteSize() < s.byteSize()) {
+            segments.compareAndSet(smallest, least, s);
         }
     }
 
     /** An array of at least {@code length} floats, contents undefined. */
     float[] array(int length) {
-        for (float[] a : arrays) {
-            if (a.length >= length && arrays.remove(a)) {
-                return a;
+        while (true) {
+            int best = -1;
+            float[] fit = null;
+            for (int i = 0; i < LIMIT; i++) {
+                float[] a = arrays.get(i);
+                if (a != null && a.length >= length && (fit == null || a.length < fit.length)) {
+                    best = i;
+                    fit = a;
+                }
+            }
+            if (fit == null) {
+                return new float[length];
+            }
+            if (arrays.compareAndSet(best, fit, null)) {
+                return fit;
             }
         }
-        return new float[length];
     }
 
     void give(float[] a) {
-        if (arrays.size() < LIMIT) {
-            arrays.offer(a);
+        for (int i = 0; i < LIMIT; i++) {
+            if (arrays.get(i) == null && arrays.compareAndSet(i, null, a)) {
+                return;
+            }
+        }
+        int smallest = 0; // full: keep the larger array
+        for (int i = 1; i < LIMIT; i++) {
+            float[] held = arrays.get(i), least = arrays.get(smallest);
+            if (held != null && (least == null || held.length < least.length)) {
+                smallest = i;
+            }
+        }
+        float[] least = arrays.get(smallest);
+        if (least != null && least.length < a.length) {
+            arrays.compareAndSet(smallest, least, a);
         }
     }
 

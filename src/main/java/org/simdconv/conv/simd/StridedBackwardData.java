@@ -36,9 +36,12 @@ final class StridedBackwardData {
     private final int[][] taps;
     private final float[][] weights;
     private final int scratchRow;
+    /** {@link #tiles} of each task slice, by first channel. */
+    private final SliceTiles[] sliceTiles;
 
     StridedBackwardData(Conv2dGeometry g, float[] w) {
         this.g = g;
+        this.sliceTiles = new SliceTiles[g.c()];
         int sh = g.strideH(), sw = g.strideW();
         this.padTop = (g.r() - 1) * g.dilationH() / sh + 1;
         this.padLeft = (g.s() - 1) * g.dilationW() / sw + 1;
@@ -111,30 +114,29 @@ final class StridedBackwardData {
         int kEnd = ((c1 - 1) / cg + 1) * kg;
         long outPlaneBytes = (long) g.outH() * g.outW() * Float.BYTES;
         long inPlaneBytes = (long) g.h() * g.w() * Float.BYTES;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment packed = layout.workspace(kEnd - kFirst);
-            layout.pack(gradOutput.segment(), gradOutput.byteOffset() + outPlaneBytes * ((long) n * g.k() + kFirst),
-                    kEnd - kFirst, g.outH(), g.outW(), padTop, padLeft, packed);
-            long scratchChannel = (long) scratchRow * Float.BYTES;
-            MemorySegment scratch = arena.allocate(FourChannelBlocks.SIZE * scratchChannel, Tensor.ALIGNMENT);
-            float[] phaseRow = new float[scratchRow];
-            float[][] rows = new float[FourChannelBlocks.SIZE][g.w()];
-            FourChannelBlocks.ChannelTiles tiles = FourChannelBlocks.tiles(c0, c1, cg);
-            for (int y = 0; y < g.h(); y++) {
-                int rho = Math.floorMod(y + g.padTop(), g.strideH());
-                long rowBase = (long) (padTop + (y + g.padTop() - rho) / g.strideH()) * layout.rowLength() + padLeft;
-                for (int c : tiles.blockStarts()) {
-                    long channelBase = (long) ((c / cg) * kg - kFirst) * layout.channelSize() + rowBase;
-                    computeRows(rho, c, FourChannelBlocks.SIZE, packed, channelBase, scratch, scratchChannel,
-                            phaseRow, rows);
-                    writeRows(rows, FourChannelBlocks.SIZE, gradInput, inPlaneBytes * ((long) n * g.c() + c), y,
-                            inPlaneBytes, accumulate);
-                }
-                for (int c : tiles.singles()) {
-                    long channelBase = (long) ((c / cg) * kg - kFirst) * layout.channelSize() + rowBase;
-                    computeRows(rho, c, 1, packed, channelBase, scratch, scratchChannel, phaseRow, rows);
-                    writeRows(rows, 1, gradInput, inPlaneBytes * ((long) n * g.c() + c), y, inPlaneBytes, accumulate);
-                }
+        MemorySegment packed = layout.workspace(kEnd - kFirst);
+        layout.pack(gradOutput.segment(), gradOutput.byteOffset() + outPlaneBytes * ((long) n * g.k() + kFirst),
+                kEnd - kFirst, g.outH(), g.outW(), padTop, padLeft, packed);
+        long scratchChannel = (long) scratchRow * Float.BYTES;
+        Scratch held = Scratch.of(FourChannelBlocks.SIZE * scratchChannel, scratchRow + g.w());
+        MemorySegment scratch = held.segment;
+        float[] phaseRow = held.phaseRow;
+        float[][] rows = held.rows;
+        FourChannelBlocks.ChannelTiles tiles = tiles(c0, c1);
+        for (int y = 0; y < g.h(); y++) {
+            int rho = Math.floorMod(y + g.padTop(), g.strideH());
+            long rowBase = (long) (padTop + (y + g.padTop() - rho) / g.strideH()) * layout.rowLength() + padLeft;
+            for (int c : tiles.blockStarts()) {
+                long channelBase = (long) ((c / cg) * kg - kFirst) * layout.channelSize() + rowBase;
+                computeRows(rho, c, FourChannelBlocks.SIZE, packed, channelBase, scratch, scratchChannel,
+                        phaseRow, rows);
+                writeRows(rows, FourChannelBlocks.SIZE, gradInput, inPlaneBytes * ((long) n * g.c() + c), y,
+                        inPlaneBytes, accumulate);
+            }
+            for (int c : tiles.singles()) {
+                long channelBase = (long) ((c / cg) * kg - kFirst) * layout.channelSize() + rowBase;
+                computeRows(rho, c, 1, packed, channelBase, scratch, scratchChannel, phaseRow, rows);
+                writeRows(rows, 1, gradInput, inPlaneBytes * ((long) n * g.c() + c), y, inPlaneBytes, accumulate);
             }
         }
     }
@@ -147,7 +149,7 @@ final class StridedBackwardData {
                              MemorySegment scratch, long scratchChannel, float[] phaseRow, float[][] rows) {
         int sw = g.strideW(), cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
         for (int j = 0; j < count; j++) {
-            java.util.Arrays.fill(rows[j], 0f);
+            java.util.Arrays.fill(rows[j], 0, g.w(), 0f);
         }
         for (int phi = 0; phi < sw; phi++) {
             int[] t = taps[rho * sw + phi];
@@ -178,13 +180,55 @@ final class StridedBackwardData {
         for (int j = 0; j < count; j++) {
             long at = gradInput.byteOffset() + planeOffset + j * planeBytes + (long) y * w * Float.BYTES;
             if (accumulate) {
-                float[] old = new float[w];
+                float[] old = rows[FourChannelBlocks.SIZE];
                 MemorySegment.copy(gradInput.segment(), FLOAT, at, old, 0, w);
                 for (int x = 0; x < w; x++) {
                     rows[j][x] = old[x] + rows[j][x];
                 }
             }
             MemorySegment.copy(rows[j], 0, gradInput.segment(), FLOAT, at, w);
+        }
+    }
+
+    /** The channel tiles of a task's slice {@code [c0, c1)}, kept by first channel (a slice always has the same end). */
+    private FourChannelBlocks.ChannelTiles tiles(int c0, int c1) {
+        SliceTiles kept = sliceTiles[c0];
+        if (kept == null || kept.end() != c1) {
+            kept = new SliceTiles(c1, FourChannelBlocks.tiles(c0, c1, g.channelsPerGroup()));
+            sliceTiles[c0] = kept; // one reference, published whole: racing tasks at worst compute it twice
+        }
+        return kept.tiles();
+    }
+
+    private record SliceTiles(int end, FourChannelBlocks.ChannelTiles tiles) {
+    }
+
+    /**
+     * Each thread's scratch rows, kept from call to call (a confined arena and arrays per task
+     * allocated on every call): phase results off-heap for the row kernel, the phase row, and
+     * four input-gradient rows plus one for the old values when accumulating.
+     */
+    private static final class Scratch {
+        private static final ThreadLocal<Scratch> OF_THREAD = ThreadLocal.withInitial(() -> new Scratch(0, 0));
+
+        final MemorySegment segment;
+        final float[] phaseRow;
+        final float[][] rows;
+
+        private Scratch(long bytes, int floats) {
+            this.segment = bytes == 0 ? MemorySegment.NULL : Arena.ofAuto().allocate(bytes, Tensor.ALIGNMENT);
+            this.phaseRow = new float[floats];
+            this.rows = new float[FourChannelBlocks.SIZE + 1][floats];
+        }
+
+        /** This thread's scratch with at least {@code bytes} off-heap and rows of at least {@code floats}. */
+        static Scratch of(long bytes, int floats) {
+            Scratch held = OF_THREAD.get();
+            if (held.segment.byteSize() < bytes || held.phaseRow.length < floats) {
+                held = new Scratch(Math.max(bytes, held.segment.byteSize()), Math.max(floats, held.phaseRow.length));
+                OF_THREAD.set(held);
+            }
+            return held;
         }
     }
 }

@@ -155,11 +155,30 @@ public final class VectorConv2d implements Conv2dKernels {
     static Kernel choose(Conv2dPass pass, Conv2dGeometry g) {
         for (Kernel kernel : ORDER) {
             if (kernel.accepts(pass, g)) {
-                LOG.log(System.Logger.Level.DEBUG, () -> "simdconv: " + pass + " " + g + " runs " + kernel.label());
+                if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+                    LOG.log(System.Logger.Level.DEBUG, "simdconv: " + pass + " " + g + " runs " + kernel.label());
+                }
                 return kernel;
             }
         }
         throw new IllegalStateException("no kernel accepts " + pass + " " + g);
+    }
+
+    /** The kernels chosen for each problem, by pass: {@link #choose} asks every kernel, which costs a call. */
+    private final ConcurrentHashMap<Conv2dGeometry, Kernel[]> chosen = new ConcurrentHashMap<>();
+
+    /** {@link #choose}, once per problem and pass (the debug line is written that once). */
+    private Kernel kernelFor(Conv2dPass pass, Conv2dGeometry g) {
+        Kernel[] byPass = chosen.get(g);
+        if (byPass == null) {
+            byPass = BlockedPasses.cached(chosen, g, key -> new Kernel[Conv2dPass.values().length]);
+        }
+        Kernel kernel = byPass[pass.ordinal()];
+        if (kernel == null) {
+            kernel = choose(pass, g);
+            byPass[pass.ordinal()] = kernel; // a race only chooses the same kernel twice
+        }
+        return kernel;
     }
 
     @Override
@@ -247,7 +266,7 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void forwardBlocked(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output,
                                Parallelism par) {
-        Kernel kernel = choose(Conv2dPass.FORWARD, g);
+        Kernel kernel = kernelFor(Conv2dPass.FORWARD, g);
         boolean inBlocked = blockedLayout(g.c()), outBlocked = blockedLayout(g.k());
         if (kernel == Kernel.DEPTHWISE && inBlocked) {
             depthwise.forward(g, input, weight, bias, output, true, par);
@@ -257,6 +276,8 @@ public final class VectorConv2d implements Conv2dKernels {
             blocked.forward(g, input, weight, bias, output, inBlocked, outBlocked, par);
         } else if (kernel == Kernel.PLAIN_INPUT) {
             plainInputPlan(g).forward(input, weight, bias, output, true, par, pool, packedWeights);
+        } else if (!inBlocked && !outBlocked) { // blocks of one channel: NCHW as they are
+            forward(g, input, weight, bias, output, par);
         } else {
             try (NchwCopies copies = new NchwCopies(par)) {
                 forward(g, copies.of(input, g.inputShape(), true, false), weight, bias,
@@ -268,7 +289,7 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void backwardDataBlocked(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput,
                                     Accumulation mode, Parallelism par) {
-        Kernel kernel = choose(Conv2dPass.BACKWARD_DATA, g);
+        Kernel kernel = kernelFor(Conv2dPass.BACKWARD_DATA, g);
         boolean inBlocked = blockedLayout(g.c()), outBlocked = blockedLayout(g.k());
         if (kernel == Kernel.DEPTHWISE && inBlocked) {
             depthwise.backwardData(g, gradOutput, weight, gradInput, mode, true, par);
@@ -276,6 +297,8 @@ public final class VectorConv2d implements Conv2dKernels {
             pointwise.backwardData(g, gradOutput, weight, gradInput, mode, true, par);
         } else if (kernel.blockedDirect()) {
             blocked.backwardData(g, gradOutput, weight, gradInput, mode, outBlocked, inBlocked, par);
+        } else if (!inBlocked && !outBlocked) {
+            backwardData(g, gradOutput, weight, gradInput, mode, par);
         } else {
             try (NchwCopies copies = new NchwCopies(par)) {
                 backwardData(g, copies.of(gradOutput, g.outputShape(), true, false), weight,
@@ -287,7 +310,7 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void backwardWeightsBlocked(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight,
                                        Tensor gradBias, Accumulation mode, Parallelism par) {
-        Kernel kernel = choose(Conv2dPass.BACKWARD_WEIGHTS, g);
+        Kernel kernel = kernelFor(Conv2dPass.BACKWARD_WEIGHTS, g);
         boolean inBlocked = blockedLayout(g.c()), outBlocked = blockedLayout(g.k());
         if (kernel == Kernel.DEPTHWISE && inBlocked) {
             depthwise.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, true, par);
@@ -297,6 +320,8 @@ public final class VectorConv2d implements Conv2dKernels {
             blocked.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, inBlocked, outBlocked, par);
         } else if (kernel == Kernel.PLAIN_INPUT) {
             plainWeightGradientPlan(g).backwardWeights(input, gradOutput, true, gradWeight, gradBias, mode, par, pool);
+        } else if (!inBlocked && !outBlocked) {
+            backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, par);
         } else {
             try (NchwCopies copies = new NchwCopies(par)) {
                 backwardWeights(g, copies.of(input, g.inputShape(), true, false),
@@ -324,7 +349,7 @@ public final class VectorConv2d implements Conv2dKernels {
 
     @Override
     public void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, Parallelism par) {
-        Kernel kernel = choose(Conv2dPass.FORWARD, g);
+        Kernel kernel = kernelFor(Conv2dPass.FORWARD, g);
         if (kernel == Kernel.DEPTHWISE) {
             depthwise.forward(g, input, weight, bias, output, false, par);
             return;
@@ -352,10 +377,11 @@ public final class VectorConv2d implements Conv2dKernels {
         }
         float[] weights = interleaved(g, weight);
         float[] biases = bias == null ? null : bias.toArray();
-        PackedPlanes layout = new PackedPlanes(g.outH(), g.outW(), g.strideH(), g.strideW(), g.r(), g.s(),
-                g.dilationH(), g.dilationW(), LANES);
+        RowPlan plan = rowPlan(g);
+        PackedPlanes layout = plan.forwardLayout;
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
         int splits = WorkSplit.channelSplits(g.n(), g.k(), par.threads());
+        FourChannelBlocks.ChannelTiles[] sliceTiles = plan.outputTiles(splits);
         par.forEach(g.n() * splits, task -> {
             int n = task / splits;
             int k0 = WorkSplit.start(g.k(), splits, task % splits);
@@ -367,7 +393,7 @@ public final class VectorConv2d implements Conv2dKernels {
                     cEnd - cFirst, g.h(), g.w(), g.padTop(), g.padLeft(), packed);
             long outPlaneBytes = planeBytes(g.outH(), g.outW());
             long rowStride = (long) g.strideH() * layout.rowLength();
-            FourChannelBlocks.ChannelTiles tiles = FourChannelBlocks.tiles(k0, k1, kg);
+            FourChannelBlocks.ChannelTiles tiles = sliceTiles[task % splits];
             // Output rows outermost: the few packed input rows one output row needs stay in L2
             // while every block of output channels uses them.
             for (int oh = 0; oh < g.outH(); oh++) {
@@ -392,7 +418,7 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput,
                              Accumulation mode, Parallelism par) {
-        Kernel kernel = choose(Conv2dPass.BACKWARD_DATA, g);
+        Kernel kernel = kernelFor(Conv2dPass.BACKWARD_DATA, g);
         if (kernel == Kernel.DEPTHWISE) {
             depthwise.backwardData(g, gradOutput, weight, gradInput, mode, false, par);
             return;
@@ -419,7 +445,9 @@ public final class VectorConv2d implements Conv2dKernels {
         float[] rotated = packedWeights.packed(new PackedWeights.Key("row-rotated-interleaved", g, 0), weight,
                 oihw -> FourChannelBlocks.interleave(rotatedTransposed(g, oihw), g.c(), g.channelsPerGroup(),
                         perChannel));
-        PackedPlanes layout = new PackedPlanes(g.h(), g.w(), 1, 1, g.r(), g.s(), g.dilationH(), g.dilationW(), LANES);
+        RowPlan plan = rowPlan(g);
+        PackedPlanes layout = plan.backwardLayout;
+        FourChannelBlocks.ChannelTiles[] sliceTiles = plan.inputTiles(splits);
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
         int padTop = g.dilationH() * (g.r() - 1) - g.padTop();
         int padLeft = g.dilationW() * (g.s() - 1) - g.padLeft();
@@ -434,7 +462,7 @@ public final class VectorConv2d implements Conv2dKernels {
                     gradOutput.byteOffset() + planeBytes(g.outH(), g.outW()) * ((long) n * g.k() + kFirst),
                     kEnd - kFirst, g.outH(), g.outW(), padTop, padLeft, packed);
             long inPlaneBytes = planeBytes(g.h(), g.w());
-            FourChannelBlocks.ChannelTiles tiles = FourChannelBlocks.tiles(c0, c1, cg);
+            FourChannelBlocks.ChannelTiles tiles = sliceTiles[task % splits];
             for (int y = 0; y < g.h(); y++) { // rows outermost, as in forward
                 for (int c : tiles.blockStarts()) {
                     DirectRowKernel.rowsOfFourChannels(packed,
@@ -457,7 +485,7 @@ public final class VectorConv2d implements Conv2dKernels {
     @Override
     public void backwardWeights(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight,
                                 Tensor gradBias, Accumulation mode, Parallelism par) {
-        Kernel kernel = choose(Conv2dPass.BACKWARD_WEIGHTS, g);
+        Kernel kernel = kernelFor(Conv2dPass.BACKWARD_WEIGHTS, g);
         if (kernel == Kernel.DEPTHWISE) {
             depthwise.backwardWeights(g, input, gradOutput, gradWeight, gradBias, mode, false, par);
             return;
@@ -474,7 +502,7 @@ public final class VectorConv2d implements Conv2dKernels {
             plainWeightGradientPlan(g).backwardWeights(input, gradOutput, false, gradWeight, gradBias, mode, par, pool);
             return;
         }
-        RowWeightGradient grad = new RowWeightGradient(g);
+        RowWeightGradient grad = rowPlan(g).weightGradient;
         int chunks = Math.min(par.threads(), g.n());
         int splits = WorkSplit.channelSplits(g.n(), g.k(), par.threads());
         FlatPlaneConvolution flat = kernel == Kernel.FLAT_PLANE ? flatPlan(g, splits) : null;
@@ -526,6 +554,48 @@ public final class VectorConv2d implements Conv2dKernels {
     }
 
     private record FlatKey(Conv2dGeometry g, int splits) {
+    }
+
+    /**
+     * What the row kernels derive from a problem, kept per problem so that a call allocates none of
+     * it: the packed-plane layouts of forward and backward-data, the weight-gradient plan, and the
+     * four-channel tiles of each slice for every number of slices asked for.
+     */
+    private static final class RowPlan {
+        final PackedPlanes forwardLayout;
+        final PackedPlanes backwardLayout;
+        final RowWeightGradient weightGradient;
+        private final Conv2dGeometry g;
+        private final ConcurrentHashMap<Integer, FourChannelBlocks.ChannelTiles[]> outputTiles = new ConcurrentHashMap<>();
+        private final ConcurrentHashMap<Integer, FourChannelBlocks.ChannelTiles[]> inputTiles = new ConcurrentHashMap<>();
+
+        RowPlan(Conv2dGeometry g) {
+            this.g = g;
+            this.forwardLayout = new PackedPlanes(g.outH(), g.outW(), g.strideH(), g.strideW(), g.r(), g.s(),
+                    g.dilationH(), g.dilationW(), LANES);
+            this.backwardLayout = new PackedPlanes(g.h(), g.w(), 1, 1, g.r(), g.s(), g.dilationH(), g.dilationW(), LANES);
+            this.weightGradient = new RowWeightGradient(g);
+        }
+
+        /** The output-channel tiles of each of {@code splits} slices (splits are few: boxed from the Integer cache). */
+        FourChannelBlocks.ChannelTiles[] outputTiles(int splits) {
+            FourChannelBlocks.ChannelTiles[] tiles = outputTiles.get(splits); // no lambda to allocate when kept
+            return tiles != null ? tiles : outputTiles.computeIfAbsent(splits,
+                    n -> FourChannelBlocks.ofSplits(g.k(), n, g.filtersPerGroup()));
+        }
+
+        /** The input-channel tiles of each of {@code splits} slices, for backward-data. */
+        FourChannelBlocks.ChannelTiles[] inputTiles(int splits) {
+            FourChannelBlocks.ChannelTiles[] tiles = inputTiles.get(splits);
+            return tiles != null ? tiles : inputTiles.computeIfAbsent(splits,
+                    n -> FourChannelBlocks.ofSplits(g.c(), n, g.channelsPerGroup()));
+        }
+    }
+
+    private final ConcurrentHashMap<Conv2dGeometry, RowPlan> rowPlans = new ConcurrentHashMap<>();
+
+    private RowPlan rowPlan(Conv2dGeometry g) {
+        return BlockedPasses.cached(rowPlans, g, RowPlan::new);
     }
 
     private final ConcurrentHashMap<FlatKey, FlatPlaneConvolution> flatPlans = new ConcurrentHashMap<>();
