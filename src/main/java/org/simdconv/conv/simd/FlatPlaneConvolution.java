@@ -101,8 +101,9 @@ final class FlatPlaneConvolution {
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), perChannel = cg * taps.length;
         int cFirst = (k0 / kg) * cg, cEnd = ((k1 - 1) / kg + 1) * cg;
         float[][] arrays = ARRAYS.get();
-        float[] x = stageInput(arrays, input, n, cFirst, cEnd);
-        float[] flat = ensure(arrays, 1, (k1 - k0) * flatFloats);
+        float[] x = ensure(arrays, 0, (cEnd - cFirst) * channelFloats);
+        stageInput(arrays, x, 0, input, n, cFirst, cEnd);
+        float[] flat = ensure(arrays, 1, (k1 - k0) * flatFloats + LANES); // room for the compaction's reads
         for (int k : tiles[split].blockStarts()) {
             int xAt = ((k / kg) * cg - cFirst) * channelFloats, out = (k - k0) * flatFloats, w0 = k * perChannel;
             float b0 = bias == null ? 0f : bias[k], b1 = bias == null ? 0f : bias[k + 1];
@@ -132,9 +133,9 @@ final class FlatPlaneConvolution {
                     FlatPlaneTiles.twoChannelsFourVectors(x, xAt + v * LANES, channelFloats, cg, taps, weights, w0, w1,
                             step, b, b1, flat, out + v * LANES, flatFloats);
                 }
-                for (int j = v; j < vectors; j++) {
-                    FlatPlaneTiles.oneChannelOneVector(x, xAt + j * LANES, channelFloats, cg, taps, weights, w1, step,
-                            b1, flat, out + flatFloats + j * LANES);
+                for (; v < vectors; v++) {
+                    FlatPlaneTiles.twoChannelsOneVector(x, xAt + v * LANES, channelFloats, cg, taps, weights, w0, w1,
+                            step, b, b1, flat, out + v * LANES, flatFloats);
                 }
                 i++;
             }
@@ -149,38 +150,51 @@ final class FlatPlaneConvolution {
         }
         // Compact the real columns of every flat row, then one bulk copy into the output planes.
         int plane = g.outH() * g.outW();
-        float[] compact = ensure(arrays, 2, (k1 - k0) * plane);
+        float[] compact = ensure(arrays, 2, (k1 - k0) * plane + LANES);
         for (int k = 0; k < k1 - k0; k++) {
-            for (int oh = 0; oh < g.outH(); oh++) {
-                System.arraycopy(flat, k * flatFloats + oh * pitch, compact, k * plane + oh * g.outW(), g.outW());
-            }
+            FlatPlaneTiles.compactRows(flat, k * flatFloats, pitch, g.outH(), g.outW(), compact, k * plane);
         }
         MemorySegment.copy(compact, 0, output.segment(), Tensor.FLOAT,
                 output.byteOffset() + ((long) n * g.k() + k0) * plane * Float.BYTES, (k1 - k0) * plane);
     }
 
     /**
-     * Adds batch item {@code n}'s weight gradients of the output channels of slice {@code split} to
-     * the lane-wise {@code partial} ({@code [k][c][t][lane]}, as {@link RowWeightGradient}) and,
-     * when not null, its bias gradients to {@code biasPartial} ({@code [k][lane]}).
+     * Adds the weight gradients of batch items {@code [n0, n1)} for the output channels of slice
+     * {@code split} to the lane-wise {@code partial} ({@code [k][c][t][lane]}, as
+     * {@link RowWeightGradient}) and, when not null, their bias gradients to {@code biasPartial}
+     * ({@code [k][lane]}). Items are staged in groups that fit {@link #MAX_STAGED_FLOATS}, and every
+     * tile runs over a whole group, its accumulators in registers from the first item to the last:
+     * item by item, the seed's planes gave a tile nine vectors of FMAs per load and store of its
+     * sixteen accumulators. Each partial lane still sums the items in order, then the vectors.
      */
-    void accumulateWeightGradient(Tensor input, Tensor gradOutput, int n, int split, float[] partial,
+    void accumulateWeightGradient(Tensor input, Tensor gradOutput, int n0, int n1, int split, float[] partial,
                                   float[] biasPartial) {
         int k0 = firstChannel(split), k1 = firstChannel(split + 1);
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
         int cFirst = (k0 / kg) * cg, cEnd = ((k1 - 1) / kg + 1) * cg;
+        int xItem = (cEnd - cFirst) * channelFloats, dyItem = (k1 - k0) * flatFloats;
+        int group = Math.max(1, Math.min(n1 - n0, MAX_STAGED_FLOATS / (xItem + dyItem)));
         float[][] arrays = ARRAYS.get();
-        float[] x = stageInput(arrays, input, n, cFirst, cEnd);
-        float[] dy = stageGradient(arrays, gradOutput, n, k0, k1);
-        if (FlatPlaneTiles.finite(x, 0, (cEnd - cFirst) * channelFloats)) {
-            blockWeightGradients(x, dy, split, k0, cFirst, partial);
-            singleWeightGradients(x, dy, split, k0, cFirst, partial);
-        } else {
-            maskedWeightGradients(x, dy, k0, k1, cFirst, partial);
-        }
-        if (biasPartial != null) {
-            for (int k = k0; k < k1; k++) {
-                FlatPlaneTiles.sum(dy, (k - k0) * flatFloats, vectors, biasPartial, k * LANES);
+        for (int n = n0; n < n1; n += group) {
+            int items = Math.min(group, n1 - n);
+            float[] x = ensure(arrays, 0, items * xItem);
+            float[] dy = ensure(arrays, 1, items * dyItem + LANES);
+            for (int m = 0; m < items; m++) {
+                stageInput(arrays, x, m * xItem, input, n + m, cFirst, cEnd);
+                stageGradient(arrays, dy, m * dyItem, gradOutput, n + m, k0, k1);
+            }
+            if (FlatPlaneTiles.finite(x, 0, items * xItem)) {
+                blockWeightGradients(x, dy, items, xItem, dyItem, split, k0, cFirst, partial);
+                singleWeightGradients(x, dy, items, xItem, dyItem, split, k0, cFirst, partial);
+            } else {
+                for (int m = 0; m < items; m++) {
+                    maskedWeightGradients(x, m * xItem, dy, m * dyItem, k0, k1, cFirst, partial);
+                }
+            }
+            for (int m = 0; biasPartial != null && m < items; m++) {
+                for (int k = k0; k < k1; k++) {
+                    FlatPlaneTiles.sum(dy, m * dyItem + (k - k0) * flatFloats, vectors, biasPartial, k * LANES);
+                }
             }
         }
     }
@@ -189,8 +203,12 @@ final class FlatPlaneConvolution {
     // method, the tiles pushed C2 past its inlining budget, and the vectors of the tiles it then
     // left as calls were boxed (1.7 MB per call on the seed's second layer).
 
-    /** The four-channel blocks of slice {@code split}: four taps at a time, then one (finite inputs). */
-    private void blockWeightGradients(float[] x, float[] dy, int split, int k0, int cFirst, float[] partial) {
+    /**
+     * The four-channel blocks of slice {@code split}: four taps at a time, then one, over {@code items}
+     * staged items {@code xItem} and {@code dyItem} floats apart (finite inputs).
+     */
+    private void blockWeightGradients(float[] x, float[] dy, int items, int xItem, int dyItem, int split, int k0,
+                                      int cFirst, float[] partial) {
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), t = taps.length, channelStride = cg * t * LANES;
         for (int k : tiles[split].blockStarts()) {
             int firstChannel = (k / kg) * cg - cFirst, dyAt = (k - k0) * flatFloats;
@@ -199,18 +217,19 @@ final class FlatPlaneConvolution {
                 int i = 0;
                 for (; i + 4 <= t; i += 4) {
                     FlatPlaneTiles.fourChannelsFourTaps(x, xAt, taps[i], taps[i + 1], taps[i + 2], taps[i + 3], dy,
-                            dyAt, flatFloats, vectors, partial, at + i * LANES, channelStride);
+                            dyAt, flatFloats, vectors, items, xItem, dyItem, partial, at + i * LANES, channelStride);
                 }
                 for (; i < t; i++) {
-                    FlatPlaneTiles.fourChannelsOneTap(x, xAt, taps[i], dy, dyAt, flatFloats, vectors, partial,
-                            at + i * LANES, channelStride);
+                    FlatPlaneTiles.fourChannelsOneTap(x, xAt, taps[i], dy, dyAt, flatFloats, vectors, items, xItem,
+                            dyItem, partial, at + i * LANES, channelStride);
                 }
             }
         }
     }
 
     /** The single channels of slice {@code split} (finite inputs). */
-    private void singleWeightGradients(float[] x, float[] dy, int split, int k0, int cFirst, float[] partial) {
+    private void singleWeightGradients(float[] x, float[] dy, int items, int xItem, int dyItem, int split, int k0,
+                                       int cFirst, float[] partial) {
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), t = taps.length;
         for (int k : tiles[split].singles()) {
             int firstChannel = (k / kg) * cg - cFirst, dyAt = (k - k0) * flatFloats;
@@ -219,67 +238,71 @@ final class FlatPlaneConvolution {
                 int i = 0;
                 for (; i + 4 <= t; i += 4) {
                     FlatPlaneTiles.oneChannelFourTaps(x, xAt, taps[i], taps[i + 1], taps[i + 2], taps[i + 3], dy,
-                            dyAt, vectors, partial, at + i * LANES);
+                            dyAt, vectors, items, xItem, dyItem, partial, at + i * LANES);
                 }
                 for (; i < t; i++) {
-                    FlatPlaneTiles.oneChannelOneTap(x, xAt, taps[i], dy, dyAt, vectors, partial, at + i * LANES);
+                    FlatPlaneTiles.oneChannelOneTap(x, xAt, taps[i], dy, dyAt, vectors, items, xItem,
+                            dyItem, partial, at + i * LANES);
                 }
             }
         }
     }
 
     /** Every weight of {@code [k0, k1)} tap by tap, the input masked: an item with an infinity or NaN. */
-    private void maskedWeightGradients(float[] x, float[] dy, int k0, int k1, int cFirst, float[] partial) {
+    private void maskedWeightGradients(float[] x, int xFrom, float[] dy, int dyFrom, int k0, int k1, int cFirst,
+                                       float[] partial) {
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), t = taps.length;
         for (int k = k0; k < k1; k++) { // 0 * Inf in a dropped column would be NaN
-            int firstChannel = (k / kg) * cg - cFirst, dyAt = (k - k0) * flatFloats;
+            int firstChannel = (k / kg) * cg - cFirst, dyAt = dyFrom + (k - k0) * flatFloats;
             for (int c = 0; c < cg; c++) {
                 for (int i = 0; i < t; i++) {
-                    FlatPlaneTiles.oneChannelOneTapMasked(x, (firstChannel + c) * channelFloats, taps[i], real, dy,
+                    FlatPlaneTiles.oneChannelOneTapMasked(x, xFrom + (firstChannel + c) * channelFloats, taps[i], real, dy,
                             dyAt, vectors, partial, ((k * cg + c) * t + i) * LANES);
                 }
             }
         }
     }
 
-    /** Input channels {@code [c0, c1)} of item {@code n}, zero-padded, {@code channelFloats} apart. */
-    private float[] stageInput(float[][] arrays, Tensor input, int n, int c0, int c1) {
+    /**
+     * Input channels {@code [c0, c1)} of item {@code n}, zero-padded, {@code channelFloats} apart,
+     * into {@code staged} from {@code to}.
+     */
+    private void stageInput(float[][] arrays, float[] staged, int to, Tensor input, int n, int c0, int c1) {
         int plane = g.h() * g.w();
-        float[] staged = ensure(arrays, 0, (c1 - c0) * channelFloats);
-        Arrays.fill(staged, 0, (c1 - c0) * channelFloats, 0f);
         long from = input.byteOffset() + ((long) n * g.c() + c0) * plane * Float.BYTES;
-        if (pitch == g.w() && g.padTop() == 0) { // no padding: each plane is one run
+        if (pitch == g.w() && g.padTop() == 0) { // no padding: each plane is one run, zeros after it
             for (int c = 0; c < c1 - c0; c++) {
                 MemorySegment.copy(input.segment(), Tensor.FLOAT, from + (long) c * plane * Float.BYTES, staged,
-                        c * channelFloats, plane);
+                        to + c * channelFloats, plane);
+                Arrays.fill(staged, to + c * channelFloats + plane, to + (c + 1) * channelFloats, 0f);
             }
-            return staged;
+            return;
         }
+        Arrays.fill(staged, to, to + (c1 - c0) * channelFloats, 0f);
         float[] source = ensure(arrays, 2, (c1 - c0) * plane);
         MemorySegment.copy(input.segment(), Tensor.FLOAT, from, source, 0, (c1 - c0) * plane);
         for (int c = 0; c < c1 - c0; c++) {
             for (int h = 0; h < g.h(); h++) {
                 System.arraycopy(source, c * plane + h * g.w(), staged,
-                        c * channelFloats + (h + g.padTop()) * pitch + g.padLeft(), g.w());
+                        to + c * channelFloats + (h + g.padTop()) * pitch + g.padLeft(), g.w());
             }
         }
-        return staged;
     }
 
-    /** Output-gradient planes {@code [k0, k1)} of item {@code n} as flat rows, zeros in the dropped columns. */
-    private float[] stageGradient(float[][] arrays, Tensor gradOutput, int n, int k0, int k1) {
+    /**
+     * Output-gradient planes {@code [k0, k1)} of item {@code n} as flat rows, zeros in the dropped
+     * columns, into {@code flat} from {@code to} (which needs {@code LANES} floats of room after them).
+     */
+    private void stageGradient(float[][] arrays, float[] flat, int to, Tensor gradOutput, int n, int k0, int k1) {
         int plane = g.outH() * g.outW();
-        float[] flat = ensure(arrays, 1, (k1 - k0) * flatFloats);
-        float[] source = ensure(arrays, 2, (k1 - k0) * plane);
+        float[] source = ensure(arrays, 2, (k1 - k0) * plane + LANES); // room for the spread's last reads
         MemorySegment.copy(gradOutput.segment(), Tensor.FLOAT,
                 gradOutput.byteOffset() + ((long) n * g.k() + k0) * plane * Float.BYTES, source, 0, (k1 - k0) * plane);
-        Arrays.fill(flat, 0, (k1 - k0) * flatFloats, 0f);
         for (int k = 0; k < k1 - k0; k++) {
-            for (int oh = 0; oh < g.outH(); oh++) {
-                System.arraycopy(source, k * plane + oh * g.outW(), flat, k * flatFloats + oh * pitch, g.outW());
-            }
+            FlatPlaneTiles.spreadRows(source, k * plane, g.outH(), g.outW(), pitch, flat, to + k * flatFloats);
+            int end = (g.outH() - 1) * pitch + g.outW(); // zeros after the last row, which no store covered
+            Arrays.fill(flat, to + k * flatFloats + end, to + (k + 1) * flatFloats, 0f);
         }
-        return flat;
     }
 
     private static float[] ensure(float[][] arrays, int slot, int length) {

@@ -190,6 +190,29 @@ final class FlatPlaneTiles {
         b3.intoArray(out, o + 3 * LANES);
     }
 
+    /**
+     * The last vectors of a pair of {@link #twoChannelsFourVectors}: two channels of one vector, two
+     * FMA chains where two single-channel tiles would each wait on the FMA latency.
+     */
+    static void twoChannelsOneVector(float[] x, int xAt, int channelFloats, int channels, int[] taps, float[] w,
+                                     int wa, int wb, int step, float biasA, float biasB, float[] out, int outAt,
+                                     int outStride) {
+        FloatVector a = FloatVector.broadcast(SPECIES, biasA), b = FloatVector.broadcast(SPECIES, biasB);
+        int u = wa, v = wb;
+        for (int c = 0; c < channels; c++) {
+            int channel = xAt + c * channelFloats;
+            for (int tap : taps) {
+                FloatVector in = load(x, channel + tap);
+                a = in.fma(FloatVector.broadcast(SPECIES, w[u]), a);
+                b = in.fma(FloatVector.broadcast(SPECIES, w[v]), b);
+                u += step;
+                v += step;
+            }
+        }
+        a.intoArray(out, outAt);
+        b.intoArray(out, outAt + outStride);
+    }
+
     /** One output channel of one vector, weights as in {@link #oneChannelFourVectors}. */
     static void oneChannelOneVector(float[] x, int xAt, int channelFloats, int channels, int[] taps, float[] w,
                                     int w0, int step, float bias, float[] out, int outAt) {
@@ -208,11 +231,15 @@ final class FlatPlaneTiles {
     /**
      * Backward-weights of four output channels (gradients {@code dy[dyAt + j*dyStride + q]}) times
      * four taps of one input channel ({@code x[xAt + q + tap]}), over {@code vectors} vectors of
-     * {@code q}, into the partial lanes {@code partial[at + j*channelStride + i*lanes ...]}. For
-     * items whose input is finite (see {@link #oneChannelOneTapMasked} for the others).
+     * {@code q} of each of {@code items} items ({@code xItem} and {@code dyItem} floats apart), into
+     * the partial lanes {@code partial[at + j*channelStride + i*lanes ...]}: the accumulators stay in
+     * registers across the items, which on the seed's small planes (nine vectors) cost as much to
+     * load and store as the FMAs between. For items whose input is finite (see
+     * {@link #oneChannelOneTapMasked} for the others).
      */
     static void fourChannelsFourTaps(float[] x, int xAt, int tap0, int tap1, int tap2, int tap3, float[] dy, int dyAt,
-                                     int dyStride, int vectors, float[] partial, int at, int channelStride) {
+                                     int dyStride, int vectors, int items, int xItem, int dyItem, float[] partial,
+                                     int at, int channelStride) {
         int p1 = at + channelStride, p2 = at + 2 * channelStride, p3 = at + 3 * channelStride;
         FloatVector a00 = load(partial, at), a01 = load(partial, at + LANES);
         FloatVector a02 = load(partial, at + 2 * LANES), a03 = load(partial, at + 3 * LANES);
@@ -222,29 +249,31 @@ final class FlatPlaneTiles {
         FloatVector a22 = load(partial, p2 + 2 * LANES), a23 = load(partial, p2 + 3 * LANES);
         FloatVector a30 = load(partial, p3), a31 = load(partial, p3 + LANES);
         FloatVector a32 = load(partial, p3 + 2 * LANES), a33 = load(partial, p3 + 3 * LANES);
-        for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
-            FloatVector x0 = load(x, xAt + q + tap0), x1 = load(x, xAt + q + tap1);
-            FloatVector x2 = load(x, xAt + q + tap2), x3 = load(x, xAt + q + tap3);
-            FloatVector d = load(dy, dyAt + q);
-            a00 = d.fma(x0, a00);
-            a01 = d.fma(x1, a01);
-            a02 = d.fma(x2, a02);
-            a03 = d.fma(x3, a03);
-            d = load(dy, dyAt + dyStride + q);
-            a10 = d.fma(x0, a10);
-            a11 = d.fma(x1, a11);
-            a12 = d.fma(x2, a12);
-            a13 = d.fma(x3, a13);
-            d = load(dy, dyAt + 2 * dyStride + q);
-            a20 = d.fma(x0, a20);
-            a21 = d.fma(x1, a21);
-            a22 = d.fma(x2, a22);
-            a23 = d.fma(x3, a23);
-            d = load(dy, dyAt + 3 * dyStride + q);
-            a30 = d.fma(x0, a30);
-            a31 = d.fma(x1, a31);
-            a32 = d.fma(x2, a32);
-            a33 = d.fma(x3, a33);
+        for (int m = 0; m < items; m++, xAt += xItem, dyAt += dyItem) {
+            for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
+                FloatVector x0 = load(x, xAt + q + tap0), x1 = load(x, xAt + q + tap1);
+                FloatVector x2 = load(x, xAt + q + tap2), x3 = load(x, xAt + q + tap3);
+                FloatVector d = load(dy, dyAt + q);
+                a00 = d.fma(x0, a00);
+                a01 = d.fma(x1, a01);
+                a02 = d.fma(x2, a02);
+                a03 = d.fma(x3, a03);
+                d = load(dy, dyAt + dyStride + q);
+                a10 = d.fma(x0, a10);
+                a11 = d.fma(x1, a11);
+                a12 = d.fma(x2, a12);
+                a13 = d.fma(x3, a13);
+                d = load(dy, dyAt + 2 * dyStride + q);
+                a20 = d.fma(x0, a20);
+                a21 = d.fma(x1, a21);
+                a22 = d.fma(x2, a22);
+                a23 = d.fma(x3, a23);
+                d = load(dy, dyAt + 3 * dyStride + q);
+                a30 = d.fma(x0, a30);
+                a31 = d.fma(x1, a31);
+                a32 = d.fma(x2, a32);
+                a33 = d.fma(x3, a33);
+            }
         }
         a00.intoArray(partial, at);
         a01.intoArray(partial, at + LANES);
@@ -266,15 +295,17 @@ final class FlatPlaneTiles {
 
     /** Four output channels, one tap: the taps the four-tap tile leaves (finite inputs). */
     static void fourChannelsOneTap(float[] x, int xAt, int tap, float[] dy, int dyAt, int dyStride, int vectors,
-                                   float[] partial, int at, int channelStride) {
+                                   int items, int xItem, int dyItem, float[] partial, int at, int channelStride) {
         FloatVector a0 = load(partial, at), a1 = load(partial, at + channelStride);
         FloatVector a2 = load(partial, at + 2 * channelStride), a3 = load(partial, at + 3 * channelStride);
-        for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
-            FloatVector v = load(x, xAt + q + tap);
-            a0 = load(dy, dyAt + q).fma(v, a0);
-            a1 = load(dy, dyAt + dyStride + q).fma(v, a1);
-            a2 = load(dy, dyAt + 2 * dyStride + q).fma(v, a2);
-            a3 = load(dy, dyAt + 3 * dyStride + q).fma(v, a3);
+        for (int m = 0; m < items; m++, xAt += xItem, dyAt += dyItem) {
+            for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
+                FloatVector v = load(x, xAt + q + tap);
+                a0 = load(dy, dyAt + q).fma(v, a0);
+                a1 = load(dy, dyAt + dyStride + q).fma(v, a1);
+                a2 = load(dy, dyAt + 2 * dyStride + q).fma(v, a2);
+                a3 = load(dy, dyAt + 3 * dyStride + q).fma(v, a3);
+            }
         }
         a0.intoArray(partial, at);
         a1.intoArray(partial, at + channelStride);
@@ -284,15 +315,17 @@ final class FlatPlaneTiles {
 
     /** One output channel, four taps, partials {@code partial[at + i*lanes ...]} (finite inputs). */
     static void oneChannelFourTaps(float[] x, int xAt, int tap0, int tap1, int tap2, int tap3, float[] dy, int dyAt,
-                                   int vectors, float[] partial, int at) {
+                                   int vectors, int items, int xItem, int dyItem, float[] partial, int at) {
         FloatVector a0 = load(partial, at), a1 = load(partial, at + LANES);
         FloatVector a2 = load(partial, at + 2 * LANES), a3 = load(partial, at + 3 * LANES);
-        for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
-            FloatVector d = load(dy, dyAt + q);
-            a0 = d.fma(load(x, xAt + q + tap0), a0);
-            a1 = d.fma(load(x, xAt + q + tap1), a1);
-            a2 = d.fma(load(x, xAt + q + tap2), a2);
-            a3 = d.fma(load(x, xAt + q + tap3), a3);
+        for (int m = 0; m < items; m++, xAt += xItem, dyAt += dyItem) {
+            for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
+                FloatVector d = load(dy, dyAt + q);
+                a0 = d.fma(load(x, xAt + q + tap0), a0);
+                a1 = d.fma(load(x, xAt + q + tap1), a1);
+                a2 = d.fma(load(x, xAt + q + tap2), a2);
+                a3 = d.fma(load(x, xAt + q + tap3), a3);
+            }
         }
         a0.intoArray(partial, at);
         a1.intoArray(partial, at + LANES);
@@ -301,11 +334,13 @@ final class FlatPlaneTiles {
     }
 
     /** One output channel, one tap (finite inputs). */
-    static void oneChannelOneTap(float[] x, int xAt, int tap, float[] dy, int dyAt, int vectors, float[] partial,
-                                 int at) {
+    static void oneChannelOneTap(float[] x, int xAt, int tap, float[] dy, int dyAt, int vectors, int items, int xItem,
+                                 int dyItem, float[] partial, int at) {
         FloatVector a = load(partial, at);
-        for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
-            a = load(dy, dyAt + q).fma(load(x, xAt + q + tap), a);
+        for (int m = 0; m < items; m++, xAt += xItem, dyAt += dyItem) {
+            for (int i = 0, q = 0; i < vectors; i++, q += LANES) {
+                a = load(dy, dyAt + q).fma(load(x, xAt + q + tap), a);
+            }
         }
         a.intoArray(partial, at);
     }
@@ -348,5 +383,41 @@ final class FlatPlaneTiles {
             a = a.add(load(dy, q));
         }
         a.intoArray(partial, at);
+    }
+
+    /**
+     * Copies {@code rows} rows of {@code width} floats, {@code pitch} apart from {@code src[from]},
+     * to consecutive rows from {@code dst[to]}, a whole vector at a time (a flat output's real
+     * columns into its plane). A store may run up to {@code LANES - 1} floats past its row; the next
+     * row's store overwrites them, so rows go in order and {@code dst} needs that much room after
+     * the last. On the seed's second layer this replaced 66 array copies of 11 floats per item,
+     * a quarter of the forward call.
+     */
+    static void compactRows(float[] src, int from, int pitch, int rows, int width, float[] dst, int to) {
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < width; i += LANES) {
+                load(src, from + r * pitch + i).intoArray(dst, to + r * width + i);
+            }
+        }
+    }
+
+    /**
+     * The inverse of {@link #compactRows}: rows of {@code width} floats, consecutive from
+     * {@code src[from]}, to rows {@code pitch} apart from {@code dst[to]}, zeros in the
+     * {@code pitch - width} columns after each row but the last (the caller clears after that one).
+     * Whole vectors, unmasked: a load may read up to {@code LANES - 1} floats past the last row
+     * ({@code src} needs that room), and a store may run past its row, over its dropped columns,
+     * which are zeroed next, and into the next row, which the next row's stores overwrite.
+     */
+    static void spreadRows(float[] src, int from, int rows, int width, int pitch, float[] dst, int to) {
+        for (int r = 0; r < rows; r++) {
+            int row = to + r * pitch;
+            for (int i = 0; i < width; i += LANES) {
+                load(src, from + r * width + i).intoArray(dst, row + i);
+            }
+            for (int j = row + width, end = r + 1 < rows ? row + pitch : 0; j < end; j++) {
+                dst[j] = 0f;
+            }
+        }
     }
 }

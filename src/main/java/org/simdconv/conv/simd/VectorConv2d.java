@@ -519,13 +519,12 @@ public final class VectorConv2d implements Conv2dKernels {
                 int n0 = WorkSplit.start(g.n(), chunks, chunk), n1 = WorkSplit.start(g.n(), chunks, chunk + 1);
                 int k0 = WorkSplit.start(g.k(), splits, task % splits);
                 int k1 = WorkSplit.start(g.k(), splits, task % splits + 1);
-                for (int n = n0; n < n1; n++) {
-                    if (flat != null) {
-                        flat.accumulateWeightGradient(input, gradOutput, n, task % splits, partials[chunk],
-                                biasPartials[chunk]);
-                    } else {
-                        grad.accumulate(input, gradOutput, n, k0, k1, partials[chunk], biasPartials[chunk]);
-                    }
+                if (flat != null) {
+                    flat.accumulateWeightGradient(input, gradOutput, n0, n1, task % splits, partials[chunk],
+                            biasPartials[chunk]);
+                }
+                for (int n = n0; n < n1 && flat == null; n++) {
+                    grad.accumulate(input, gradOutput, n, k0, k1, partials[chunk], biasPartials[chunk]);
                 }
             });
             grad.reduce(partials, biasPartials, chunks, gradWeight, gradBias, mode);
