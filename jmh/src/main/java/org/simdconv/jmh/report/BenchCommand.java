@@ -47,9 +47,10 @@ import picocli.CommandLine.Model.CommandSpec;
             "Times the convolution passes of every shape with JMH and prints a markdown table: shape, pass, threads, "
                     + "ms, GFLOP/s (2*N*K*(C/groups)*R*S*Ho*Wo / time), %% of the FMA peak at the same thread count "
                     + "(measured first), the kernels used and, with --peer, the peer's GFLOP/s and our ratio to it.",
-            "Passes: fwd (forward), fwd_nchw (the NCHW entry point with its layout conversions; every entry point is "
-                    + "NCHW today, so it times the same forward call as fwd), bwd_data, bwd_weights.",
-            "The built-in shapes at 1 and 2 threads take about 20 minutes, or under 3 minutes with --quick (about "
+            "Passes: fwd (forward on the channel-blocked entry point, activations converted once beforehand, as "
+                    + "oneDNN's primitive on the layouts it chooses), fwd_nchw (the NCHW entry point, its layout "
+                    + "conversions timed too), bwd_data, bwd_weights (both on the blocked entry point).",
+            "The built-in shapes at 1 and 2 threads take about 25 minutes, or under 3 minutes with --quick (about "
                     + "2.5 s a benchmark); --shapes, --threads and --passes narrow it down.",
         })
 public final class BenchCommand implements Callable<Integer> {
