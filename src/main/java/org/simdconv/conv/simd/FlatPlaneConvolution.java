@@ -37,6 +37,8 @@ final class FlatPlaneConvolution {
     private final int splits;
     /** The output channels of each task's slice, as four-channel blocks and single channels. */
     private final FourChannelBlocks.ChannelTiles[] tiles;
+    /** The same for the forward: blocks that take the pair of single channels after them as one six-channel tile. */
+    private final ForwardTiles[] forwardTiles;
     private final int pitch;
     private final int paddedH;
     private final int channelFloats;
@@ -53,6 +55,10 @@ final class FlatPlaneConvolution {
         this.tiles = new FourChannelBlocks.ChannelTiles[splits];
         for (int i = 0; i < splits; i++) {
             tiles[i] = FourChannelBlocks.tiles(firstChannel(i), firstChannel(i + 1), g.filtersPerGroup());
+        }
+        this.forwardTiles = new ForwardTiles[splits];
+        for (int i = 0; i < splits; i++) {
+            forwardTiles[i] = ForwardTiles.of(tiles[i], g.filtersPerGroup());
         }
         this.pitch = g.padLeft() + g.w() + g.padRight();
         this.paddedH = g.padTop() + g.h() + g.padBottom();
@@ -104,7 +110,20 @@ final class FlatPlaneConvolution {
         float[] x = ensure(arrays, 0, (cEnd - cFirst) * channelFloats);
         stageInput(arrays, x, 0, input, n, cFirst, cEnd);
         float[] flat = ensure(arrays, 1, (k1 - k0) * flatFloats + LANES); // room for the compaction's reads
-        for (int k : tiles[split].blockStarts()) {
+        for (int k : forwardTiles[split].sixes()) {
+            int xAt = ((k / kg) * cg - cFirst) * channelFloats, out = (k - k0) * flatFloats, w0 = k * perChannel;
+            int wa = (k + 4) * perChannel, wb = (k + 5) * perChannel;
+            int v = 0;
+            for (; v + 4 <= vectors; v += 4) {
+                FlatPlaneTiles.sixChannelsFourVectors(x, xAt + v * LANES, channelFloats, cg, taps, weights, w0, wa, wb,
+                        bias, k, flat, out + v * LANES, flatFloats);
+            }
+            for (; v < vectors; v++) {
+                FlatPlaneTiles.sixChannelsOneVector(x, xAt + v * LANES, channelFloats, cg, taps, weights, w0, wa, wb,
+                        bias, k, flat, out + v * LANES, flatFloats);
+            }
+        }
+        for (int k : forwardTiles[split].fours()) {
             int xAt = ((k / kg) * cg - cFirst) * channelFloats, out = (k - k0) * flatFloats, w0 = k * perChannel;
             float b0 = bias == null ? 0f : bias[k], b1 = bias == null ? 0f : bias[k + 1];
             float b2 = bias == null ? 0f : bias[k + 2], b3 = bias == null ? 0f : bias[k + 3];
@@ -118,7 +137,7 @@ final class FlatPlaneConvolution {
                         b2, b3, flat, out + v * LANES, flatFloats);
             }
         }
-        int[] singles = tiles[split].singles();
+        int[] singles = forwardTiles[split].singles();
         for (int i = 0; i < singles.length; i++) { // a channel of a four-block that another task shares reads with a step
             int k = singles[i];
             int xAt = ((k / kg) * cg - cFirst) * channelFloats, out = (k - k0) * flatFloats;
@@ -310,5 +329,48 @@ final class FlatPlaneConvolution {
             arrays[slot] = new float[length];
         }
         return arrays[slot];
+    }
+
+    /**
+     * A slice's output channels for the forward: four-channel blocks followed in their group by two
+     * single channels with plain weight rows ({@code sixes}: the block's first channel), the other
+     * blocks ({@code fours}) and the single channels left.
+     */
+    private record ForwardTiles(int[] sixes, int[] fours, int[] singles) {
+
+        static ForwardTiles of(FourChannelBlocks.ChannelTiles tiles, int perGroup) {
+            int[] blocks = tiles.blockStarts(), singles = tiles.singles();
+            boolean[] paired = new boolean[blocks.length];
+            boolean[] taken = new boolean[singles.length];
+            int sixes = 0, takenCount = 0;
+            for (int b = 0; b < blocks.length; b++) {
+                int k = blocks[b];
+                for (int i = 0; i + 1 < singles.length; i++) {
+                    if (singles[i] == k + 4 && singles[i + 1] == k + 5 && (k + 5) / perGroup == k / perGroup
+                            && FourChannelBlocks.weightStride(k + 4, perGroup) == 1
+                            && FourChannelBlocks.weightStride(k + 5, perGroup) == 1) {
+                        paired[b] = true;
+                        taken[i] = true;
+                        taken[i + 1] = true;
+                        sixes++;
+                        takenCount += 2;
+                    }
+                }
+            }
+            int[] six = new int[sixes], four = new int[blocks.length - sixes], left = new int[singles.length - takenCount];
+            for (int b = 0, s6 = 0, s4 = 0; b < blocks.length; b++) {
+                if (paired[b]) {
+                    six[s6++] = blocks[b];
+                } else {
+                    four[s4++] = blocks[b];
+                }
+            }
+            for (int i = 0, j = 0; i < singles.length; i++) {
+                if (!taken[i]) {
+                    left[j++] = singles[i];
+                }
+            }
+            return new ForwardTiles(six, four, left);
+        }
     }
 }

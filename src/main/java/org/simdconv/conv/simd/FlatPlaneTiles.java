@@ -98,6 +98,124 @@ final class FlatPlaneTiles {
         a33.intoArray(out, o3 + 3 * LANES);
     }
 
+    /**
+     * A block of four output channels ({@code w} interleaved from {@code w0}) and the pair of single
+     * channels after it in the same group (plain rows from {@code wa} and {@code wb}, step 1): the
+     * seed's second layer, six filters. Four vectors: per (channel, tap) four input loads and six
+     * broadcasts feed 24 FMAs, where the four-channel tile and the two-channel tile need 12 loads
+     * for the same 24 (the pair alone loaded six for eight). 24 accumulators, the four inputs and a
+     * broadcast take 29 of AVX-512's 32 registers. Biases {@code b[bAt .. bAt+6)}, or zero when null.
+     */
+    static void sixChannelsFourVectors(float[] x, int xAt, int channelFloats, int channels, int[] taps, float[] w,
+                                       int w0, int wa, int wb, float[] b, int bAt, float[] out, int outAt,
+                                       int outStride) {
+        FloatVector a00 = FloatVector.broadcast(SPECIES, b == null ? 0f : b[bAt + 0]), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = FloatVector.broadcast(SPECIES, b == null ? 0f : b[bAt + 1]), a11 = a10, a12 = a10, a13 = a10;
+        FloatVector a20 = FloatVector.broadcast(SPECIES, b == null ? 0f : b[bAt + 2]), a21 = a20, a22 = a20, a23 = a20;
+        FloatVector a30 = FloatVector.broadcast(SPECIES, b == null ? 0f : b[bAt + 3]), a31 = a30, a32 = a30, a33 = a30;
+        FloatVector a40 = FloatVector.broadcast(SPECIES, b == null ? 0f : b[bAt + 4]), a41 = a40, a42 = a40, a43 = a40;
+        FloatVector a50 = FloatVector.broadcast(SPECIES, b == null ? 0f : b[bAt + 5]), a51 = a50, a52 = a50, a53 = a50;
+        int u = w0, p = wa, r = wb;
+        for (int c = 0; c < channels; c++) {
+            int channel = xAt + c * channelFloats;
+            for (int tap : taps) {
+                int at = channel + tap;
+                FloatVector x0 = load(x, at), x1 = load(x, at + LANES);
+                FloatVector x2 = load(x, at + 2 * LANES), x3 = load(x, at + 3 * LANES);
+                FloatVector v = FloatVector.broadcast(SPECIES, w[u]);
+                a00 = x0.fma(v, a00);
+                a01 = x1.fma(v, a01);
+                a02 = x2.fma(v, a02);
+                a03 = x3.fma(v, a03);
+                v = FloatVector.broadcast(SPECIES, w[u + 1]);
+                a10 = x0.fma(v, a10);
+                a11 = x1.fma(v, a11);
+                a12 = x2.fma(v, a12);
+                a13 = x3.fma(v, a13);
+                v = FloatVector.broadcast(SPECIES, w[u + 2]);
+                a20 = x0.fma(v, a20);
+                a21 = x1.fma(v, a21);
+                a22 = x2.fma(v, a22);
+                a23 = x3.fma(v, a23);
+                v = FloatVector.broadcast(SPECIES, w[u + 3]);
+                a30 = x0.fma(v, a30);
+                a31 = x1.fma(v, a31);
+                a32 = x2.fma(v, a32);
+                a33 = x3.fma(v, a33);
+                v = FloatVector.broadcast(SPECIES, w[p]);
+                a40 = x0.fma(v, a40);
+                a41 = x1.fma(v, a41);
+                a42 = x2.fma(v, a42);
+                a43 = x3.fma(v, a43);
+                v = FloatVector.broadcast(SPECIES, w[r]);
+                a50 = x0.fma(v, a50);
+                a51 = x1.fma(v, a51);
+                a52 = x2.fma(v, a52);
+                a53 = x3.fma(v, a53);
+                u += 4;
+                p++;
+                r++;
+            }
+        }
+        a00.intoArray(out, outAt);
+        a01.intoArray(out, outAt + LANES);
+        a02.intoArray(out, outAt + 2 * LANES);
+        a03.intoArray(out, outAt + 3 * LANES);
+        a10.intoArray(out, outAt + outStride);
+        a11.intoArray(out, outAt + outStride + LANES);
+        a12.intoArray(out, outAt + outStride + 2 * LANES);
+        a13.intoArray(out, outAt + outStride + 3 * LANES);
+        a20.intoArray(out, outAt + 2 * outStride);
+        a21.intoArray(out, outAt + 2 * outStride + LANES);
+        a22.intoArray(out, outAt + 2 * outStride + 2 * LANES);
+        a23.intoArray(out, outAt + 2 * outStride + 3 * LANES);
+        a30.intoArray(out, outAt + 3 * outStride);
+        a31.intoArray(out, outAt + 3 * outStride + LANES);
+        a32.intoArray(out, outAt + 3 * outStride + 2 * LANES);
+        a33.intoArray(out, outAt + 3 * outStride + 3 * LANES);
+        a40.intoArray(out, outAt + 4 * outStride);
+        a41.intoArray(out, outAt + 4 * outStride + LANES);
+        a42.intoArray(out, outAt + 4 * outStride + 2 * LANES);
+        a43.intoArray(out, outAt + 4 * outStride + 3 * LANES);
+        a50.intoArray(out, outAt + 5 * outStride);
+        a51.intoArray(out, outAt + 5 * outStride + LANES);
+        a52.intoArray(out, outAt + 5 * outStride + 2 * LANES);
+        a53.intoArray(out, outAt + 5 * outStride + 3 * LANES);
+    }
+
+    /** The last vectors of {@link #sixChannelsFourVectors}: six channels of one vector, six FMA chains. */
+    static void sixChannelsOneVector(float[] x, int xAt, int channelFloats, int channels, int[] taps, float[] w, int w0,
+                                     int wa, int wb, float[] b, int bAt, float[] out, int outAt, int outStride) {
+        FloatVector a0 = FloatVector.broadcast(SPECIES, b == null ? 0f : b[bAt + 0]);
+        FloatVector a1 = FloatVector.broadcast(SPECIES, b == null ? 0f : b[bAt + 1]);
+        FloatVector a2 = FloatVector.broadcast(SPECIES, b == null ? 0f : b[bAt + 2]);
+        FloatVector a3 = FloatVector.broadcast(SPECIES, b == null ? 0f : b[bAt + 3]);
+        FloatVector a4 = FloatVector.broadcast(SPECIES, b == null ? 0f : b[bAt + 4]);
+        FloatVector a5 = FloatVector.broadcast(SPECIES, b == null ? 0f : b[bAt + 5]);
+        int u = w0, p = wa, r = wb;
+        for (int c = 0; c < channels; c++) {
+            int channel = xAt + c * channelFloats;
+            for (int tap : taps) {
+                FloatVector v = load(x, channel + tap);
+                a0 = v.fma(FloatVector.broadcast(SPECIES, w[u]), a0);
+                a1 = v.fma(FloatVector.broadcast(SPECIES, w[u + 1]), a1);
+                a2 = v.fma(FloatVector.broadcast(SPECIES, w[u + 2]), a2);
+                a3 = v.fma(FloatVector.broadcast(SPECIES, w[u + 3]), a3);
+                a4 = v.fma(FloatVector.broadcast(SPECIES, w[p]), a4);
+                a5 = v.fma(FloatVector.broadcast(SPECIES, w[r]), a5);
+                u += 4;
+                p++;
+                r++;
+            }
+        }
+        a0.intoArray(out, outAt);
+        a1.intoArray(out, outAt + outStride);
+        a2.intoArray(out, outAt + 2 * outStride);
+        a3.intoArray(out, outAt + 3 * outStride);
+        a4.intoArray(out, outAt + 4 * outStride);
+        a5.intoArray(out, outAt + 5 * outStride);
+    }
+
     /** The last vectors of a plane: four channels of one vector. */
     static void fourChannelsOneVector(float[] x, int xAt, int channelFloats, int channels, int[] taps, float[] w,
                                       int w0, float b0, float b1, float b2, float b3, float[] out, int outAt,
