@@ -228,8 +228,24 @@ class SimdMatchesScalarTest {
                 new ConvCase(new int[] {1, 1, 3, 97}, new int[] {2, 1, 1, 5}, d));
     }
 
+    /**
+     * Small planes at stride 1, the flat-plane kernel, with a block of four filters followed by a
+     * pair in their group (the six-filter forward tile): the seed's second layer, batch 1, odd
+     * channel counts, padding, dilation, two groups of six, ten filters (the pair after the second
+     * block), and a batch of twelve 40 x 40 items that the weight gradient stages in two groups.
+     */
+    static List<ConvCase> sixFilterCases() {
+        Conv2dOptions d = Conv2dOptions.defaults();
+        return List.of(new ConvCase(new int[] {3, 4, 13, 13}, new int[] {6, 4, 3, 3}, d),
+                new ConvCase(new int[] {1, 3, 10, 12}, new int[] {6, 3, 3, 3}, d.withPadding(Padding.of(1))),
+                new ConvCase(new int[] {2, 5, 9, 14}, new int[] {6, 5, 3, 3}, d.withDilation(2).withPadding(Padding.of(2, 1))),
+                new ConvCase(new int[] {2, 6, 8, 9}, new int[] {12, 3, 3, 3}, d.withGroups(2).withPadding(Padding.of(1))),
+                new ConvCase(new int[] {1, 2, 11, 7}, new int[] {10, 2, 3, 3}, d),
+                new ConvCase(new int[] {12, 2, 40, 40}, new int[] {6, 2, 3, 3}, d.withPadding(Padding.of(1))));
+    }
+
     @ParameterizedTest
-    @MethodSource({"integerCases", "depthwiseCases", "firstLayerCases", "longRowCases"})
+    @MethodSource({"integerCases", "depthwiseCases", "firstLayerCases", "longRowCases", "sixFilterCases"})
     void everyPassIsExactOnSmallIntegers(ConvCase c) {
         Conv2dGeometry g = c.geometry();
         Conv2d scalar = Conv2d.create(c.options()).withImplementation(Implementation.SCALAR);
