@@ -36,12 +36,9 @@ final class StridedBackwardData {
     private final int[][] taps;
     private final float[][] weights;
     private final int scratchRow;
-    /** {@link #tiles} of each task slice, by first channel. */
-    private final SliceTiles[] sliceTiles;
 
     StridedBackwardData(Conv2dGeometry g, float[] w) {
         this.g = g;
-        this.sliceTiles = new SliceTiles[g.c()];
         int sh = g.strideH(), sw = g.strideW();
         this.padTop = (g.r() - 1) * g.dilationH() / sh + 1;
         this.padLeft = (g.s() - 1) * g.dilationW() / sw + 1;
@@ -107,8 +104,9 @@ final class StridedBackwardData {
         weights[rho * sw + phi] = FourChannelBlocks.interleave(plain, g.c(), cg, kg * t);
     }
 
-    /** Input channels {@code [c0, c1)} of batch item {@code n}. */
-    void run(int n, int c0, int c1, Tensor gradOutput, Tensor gradInput, boolean accumulate) {
+    /** Input channels {@code [c0, c1)} of batch item {@code n}, as {@code tiles} of four channels and single ones. */
+    void run(int n, int c0, int c1, FourChannelBlocks.ChannelTiles tiles, Tensor gradOutput, Tensor gradInput,
+             boolean accumulate) {
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), sw = g.strideW();
         int kFirst = (c0 / cg) * kg;
         int kEnd = ((c1 - 1) / cg + 1) * kg;
@@ -122,7 +120,6 @@ final class StridedBackwardData {
         MemorySegment scratch = held.segment;
         float[] phaseRow = held.phaseRow;
         float[][] rows = held.rows;
-        FourChannelBlocks.ChannelTiles tiles = tiles(c0, c1);
         for (int y = 0; y < g.h(); y++) {
             int rho = Math.floorMod(y + g.padTop(), g.strideH());
             long rowBase = (long) (padTop + (y + g.padTop() - rho) / g.strideH()) * layout.rowLength() + padLeft;
@@ -188,19 +185,6 @@ final class StridedBackwardData {
             }
             MemorySegment.copy(rows[j], 0, gradInput.segment(), FLOAT, at, w);
         }
-    }
-
-    /** The channel tiles of a task's slice {@code [c0, c1)}, kept by first channel (a slice always has the same end). */
-    private FourChannelBlocks.ChannelTiles tiles(int c0, int c1) {
-        SliceTiles kept = sliceTiles[c0];
-        if (kept == null || kept.end() != c1) {
-            kept = new SliceTiles(c1, FourChannelBlocks.tiles(c0, c1, g.channelsPerGroup()));
-            sliceTiles[c0] = kept; // one reference, published whole: racing tasks at worst compute it twice
-        }
-        return kept.tiles();
-    }
-
-    private record SliceTiles(int end, FourChannelBlocks.ChannelTiles tiles) {
     }
 
     /**

@@ -437,9 +437,10 @@ public final class VectorConv2d implements Conv2dKernels {
         if (kernel == Kernel.ROW_DIRECT_STRIDE_PHASES) {
             StridedBackwardData strided = packedWeights.packed(new PackedWeights.Key("row-stride-phases", g, 0), weight,
                     oihw -> new StridedBackwardData(g, oihw));
+            FourChannelBlocks.ChannelTiles[] sliceTiles = rowPlan(g).inputTiles(splits);
             par.forEach(g.n() * splits, task -> strided.run(task / splits,
                     WorkSplit.start(g.c(), splits, task % splits), WorkSplit.start(g.c(), splits, task % splits + 1),
-                    gradOutput, gradInput, accumulate));
+                    sliceTiles[task % splits], gradOutput, gradInput, accumulate));
             return;
         }
         float[] rotated = packedWeights.packed(new PackedWeights.Key("row-rotated-interleaved", g, 0), weight,
