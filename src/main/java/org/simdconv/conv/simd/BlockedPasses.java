@@ -177,22 +177,21 @@ final class BlockedPasses {
         try {
             for (int i = 0; i < chunks; i++) {
                 partials[i] = pool.array(grad.partialLength());
-                Arrays.fill(partials[i], 0, grad.partialLength(), 0f);
                 biasPartials[i] = pool.array(blocks * LANES);
-                Arrays.fill(biasPartials[i], 0, blocks * LANES, 0f);
             }
             par.forEach(chunks * splits, task -> {
                 int chunk = task / splits;
                 int n0 = WorkSplit.start(g.n(), chunks, chunk), n1 = WorkSplit.start(g.n(), chunks, chunk + 1);
                 int kb0 = WorkSplit.start(blocks, splits, task % splits);
                 int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
+                grad.clear(partials[chunk], biasPartials[chunk], kb0, kb1); // each task its own blocks, in parallel
                 for (int n = n0; n < n1; n++) {
                     grad.accumulate(input, gradOutput, inputBlocked, gradOutputBlocked, n, kb0, kb1, partials[chunk],
                             gradBias == null ? null : biasPartials[chunk]);
                 }
             });
             float[] scratch = pool.array((int) gradWeight.elementCount());
-            grad.unpack(partials, biasPartials, chunks, gradWeight, gradBias, mode, scratch);
+            grad.unpack(partials, biasPartials, chunks, gradWeight, gradBias, mode, scratch, par);
             pool.give(scratch);
         } finally {
             pool.giveAll(partials);

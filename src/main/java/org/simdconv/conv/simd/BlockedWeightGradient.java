@@ -5,16 +5,18 @@ import static org.simdconv.conv.simd.BlockedTiles.SPECIES;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import org.simdconv.conv.Accumulation;
 import org.simdconv.conv.Conv2dGeometry;
+import org.simdconv.parallel.Parallelism;
 import org.simdconv.tensor.Tensor;
 
 /**
  * Backward-weights and backward-bias of one batch item into a partial gradient, with the tiles of
- * {@link WeightGradientTiles}: for every pair of output blocks, input block, tap (r, s) and group
- * of four input channels, one sweep over the pixels whose tap lies inside the input. The bias
- * gradient, the sum of the output gradient (seed 001, 17.3.4), is taken from the same staged
+ * {@link WeightGradientTiles}: for every four output blocks (two, or one, where fewer are left or
+ * there are 16 vector registers), input block, tap (r, s) and group of four input channels, one
+ * sweep over the pixels whose tap lies inside the input. The bias gradient, the sum of the output gradient (seed 001, 17.3.4), is taken from the same staged
  * gradient right after it is staged, while it is in cache.
  *
  * <p>Partial gradients are in the packed weight layout ({@link BlockedWeights}); {@link #unpack}
@@ -59,6 +61,13 @@ final class BlockedWeightGradient {
         return BlockedWeights.length(p);
     }
 
+    /** Zeroes the weights and biases of output blocks {@code [kbFrom, kbTo)} in a partial and its bias partial. */
+    void clear(float[] partial, float[] biasPartial, int kbFrom, int kbTo) {
+        int perBlock = p.inBlocks() * weightBlock;
+        Arrays.fill(partial, kbFrom * perBlock, kbTo * perBlock, 0f);
+        Arrays.fill(biasPartial, kbFrom * LANES, kbTo * LANES, 0f);
+    }
+
     /**
      * Adds batch item {@code n}'s gradients of output blocks {@code [kbFrom, kbTo)} to
      * {@code partial} and, when {@code biasPartial} is not null, to {@code biasPartial}; each tensor
@@ -74,16 +83,29 @@ final class BlockedWeightGradient {
         float[] staged = xBlocked ? input.stageBlocked(x.segment(), x.byteOffset(), n)
                 : input.stageNchw(x.segment(), x.byteOffset(), n);
         for (int kb = kbFrom; kb < kbTo; ) {
-            boolean pair = kb + 1 < kbTo && (kb + 1) / p.outBlocks() == kb / p.outBlocks();
+            int blocks = tileBlocks(kb, kbTo);
             for (int cb = 0; cb < p.inBlocks(); cb++) {
-                block(staged, dy, kb, pair, cb, partial);
+                block(staged, dy, kb, blocks, cb, partial);
             }
-            kb += pair ? 2 : 1;
+            kb += blocks;
         }
     }
 
-    /** Every tap and group of four channels of input block {@code cb} for block {@code kb} (and {@code kb + 1}). */
-    private void block(float[] x, float[] dy, int kb, boolean pair, int cb, float[] partial) {
+    /**
+     * How many output blocks from {@code kb} one tile takes: four where there are 32 vector
+     * registers ({@link BlockedTiles#WIDE}) and four blocks of the same group are left, else two
+     * when two are, else one. Depends only on the range, so results do not depend on threads.
+     */
+    private int tileBlocks(int kb, int kbTo) {
+        int group = kb / p.outBlocks();
+        if (BlockedTiles.WIDE && kb + 3 < kbTo && (kb + 3) / p.outBlocks() == group) {
+            return 4;
+        }
+        return kb + 1 < kbTo && (kb + 1) / p.outBlocks() == group ? 2 : 1;
+    }
+
+    /** Every tap and group of four channels of input block {@code cb} for blocks {@code [kb, kb + blocks)}. */
+    private void block(float[] x, float[] dy, int kb, int blocks, int cb, float[] partial) {
         int group = kb / p.outBlocks();
         int liveChannels = Math.min(LANES, g.channelsPerGroup() - cb * LANES);
         int planeFloats = g.outH() * g.outW() * LANES;
@@ -103,7 +125,11 @@ final class BlockedWeightGradient {
                 int dyAt = (ohLo * g.outW() + owLo) * LANES;
                 int w0 = (kb * p.inBlocks() + cb) * weightBlock + (r * g.s() + s) * LANES * LANES;
                 for (int ci = 0; ci < liveChannels; ci += WeightGradientTiles.CHANNELS) {
-                    if (pair) {
+                    if (blocks == 4) {
+                        WeightGradientTiles.fourBlocksFourChannels(x, xAt + ci, xRowStep, dy, kb * planeFloats + dyAt,
+                                planeFloats, g.outW() * LANES, ohHi - ohLo, owHi - owLo, partial, w0 + ci * LANES,
+                                p.inBlocks() * weightBlock);
+                    } else if (blocks == 2) {
                         WeightGradientTiles.twoBlocksFourChannels(x, xAt + ci, xRowStep, dy, kb * planeFloats + dyAt,
                                 (kb + 1) * planeFloats + dyAt, g.outW() * LANES, ohHi - ohLo, owHi - owLo, partial,
                                 w0 + ci * LANES, w0 + p.inBlocks() * weightBlock + ci * LANES);
@@ -136,52 +162,57 @@ final class BlockedWeightGradient {
      * tap) and scattered to their OIHW places in {@code scratch} (at least as long as the weights),
      * which is then copied out in bulk: reading the partials element by element in OIHW order
      * touched each of their cache lines once per lane, far apart (see {@link BlockedWeights}).
+     * Output blocks are summed in parallel: each writes its own filters of {@code scratch}.
      */
     void unpack(float[][] partials, float[][] biasPartials, int count, Tensor gradWeight, Tensor gradBias,
-                Accumulation mode, float[] scratch) {
+                Accumulation mode, float[] scratch, Parallelism par) {
         boolean accumulate = mode == Accumulation.ACCUMULATE;
-        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), taps = g.r() * g.s();
         int weights = (int) gradWeight.elementCount();
         if (accumulate) {
             MemorySegment.copy(gradWeight.segment(), Tensor.FLOAT, gradWeight.byteOffset(), scratch, 0, weights);
         }
-        int[] map = BlockedWeights.map(cg * taps); // the output channels of one input channel and tap, in OIHW
-        for (int kb = 0; kb < p.totalOutBlocks(); kb++) {
-            int group = kb / p.outBlocks(), k0 = group * kg + (kb % p.outBlocks()) * LANES;
-            int live = Math.min(LANES, (group + 1) * kg - k0);
-            for (int c = 0; c < cg; c++) {
-                for (int t = 0; t < taps; t++) {
-                    int packed = ((kb * p.inBlocks() + c / LANES) * taps + t) * LANES * LANES + (c % LANES) * LANES;
-                    int at = (k0 * cg + c) * taps + t;
-                    if (live == LANES) {
-                        FloatVector sum = accumulate ? FloatVector.fromArray(SPECIES, scratch, at, map, 0)
-                                : FloatVector.zero(SPECIES);
-                        for (int i = 0; i < count; i++) {
-                            sum = sum.add(FloatVector.fromArray(SPECIES, partials[i], packed));
-                        }
-                        sum.intoArray(scratch, at, map, 0);
-                    } else {
-                        for (int ko = 0; ko < live; ko++) {
-                            float sum = accumulate ? scratch[at + map[ko]] : 0f;
-                            for (int i = 0; i < count; i++) {
-                                sum += partials[i][packed + ko];
-                            }
-                            scratch[at + map[ko]] = sum;
-                        }
-                    }
-                }
-            }
-        }
+        int[] map = BlockedWeights.map(g.channelsPerGroup() * g.r() * g.s()); // a tap's output channels, in OIHW
+        par.forEach(p.totalOutBlocks(), kb -> sumBlock(partials, count, kb, accumulate, map, scratch));
         MemorySegment.copy(scratch, 0, gradWeight.segment(), Tensor.FLOAT, gradWeight.byteOffset(), weights);
         if (gradBias != null) {
             for (int k = 0; k < g.k(); k++) {
-                int kb = (k / kg) * p.outBlocks() + (k % kg) / LANES, ko = (k % kg) % LANES;
+                int kb = (k / g.filtersPerGroup()) * p.outBlocks() + (k % g.filtersPerGroup()) / LANES;
+                int ko = (k % g.filtersPerGroup()) % LANES;
                 long at = gradBias.byteOffset() + (long) k * Float.BYTES;
                 float sum = accumulate ? gradBias.segment().get(FLOAT, at) : 0f;
                 for (int t = 0; t < count; t++) {
                     sum += biasPartials[t][kb * LANES + ko];
                 }
                 gradBias.segment().set(FLOAT, at, sum);
+            }
+        }
+    }
+
+    /** {@link #unpack} of output block {@code kb}: its filters' weights, summed over the partials into {@code scratch}. */
+    private void sumBlock(float[][] partials, int count, int kb, boolean accumulate, int[] map, float[] scratch) {
+        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup(), taps = g.r() * g.s();
+        int group = kb / p.outBlocks(), k0 = group * kg + (kb % p.outBlocks()) * LANES;
+        int live = Math.min(LANES, (group + 1) * kg - k0);
+        for (int c = 0; c < cg; c++) {
+            for (int t = 0; t < taps; t++) {
+                int packed = ((kb * p.inBlocks() + c / LANES) * taps + t) * LANES * LANES + (c % LANES) * LANES;
+                int at = (k0 * cg + c) * taps + t;
+                if (live == LANES) {
+                    FloatVector sum = accumulate ? FloatVector.fromArray(SPECIES, scratch, at, map, 0)
+                            : FloatVector.zero(SPECIES);
+                    for (int i = 0; i < count; i++) {
+                        sum = sum.add(FloatVector.fromArray(SPECIES, partials[i], packed));
+                    }
+                    sum.intoArray(scratch, at, map, 0);
+                } else {
+                    for (int ko = 0; ko < live; ko++) {
+                        float sum = accumulate ? scratch[at + map[ko]] : 0f;
+                        for (int i = 0; i < count; i++) {
+                            sum += partials[i][packed + ko];
+                        }
+                        scratch[at + map[ko]] = sum;
+                    }
+                }
             }
         }
     }

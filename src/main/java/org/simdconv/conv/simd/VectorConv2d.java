@@ -110,7 +110,10 @@ public final class VectorConv2d implements Conv2dKernels {
                 Conv2dPass.BACKWARD_WEIGHTS, FlatPlaneConvolution::accepts)),
         /** NCHW rows vectorised along the width, four output channels by three vectors ({@link DirectRowKernel}). */
         ROW_DIRECT("row-direct-4x3", Map.of(Conv2dPass.FORWARD, g -> true, Conv2dPass.BACKWARD_DATA, g -> true)),
-        /** Channel-blocked weight gradient, two blocks of output channels by four input channels ({@link BlockedWeightGradient}). */
+        /**
+         * Channel-blocked weight gradient, two blocks of output channels by four input channels, four
+         * blocks where there are 32 vector registers ({@link BlockedWeightGradient}).
+         */
         BLOCKED_WEIGHT_GRADIENT("blocked-weight-gradient-2x4",
                 Map.of(Conv2dPass.BACKWARD_WEIGHTS, BlockedWeightGradient::accepts)),
         /** Weight gradients over packed NCHW planes ({@link WeightGradientKernel}). */

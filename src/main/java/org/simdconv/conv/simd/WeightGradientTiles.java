@@ -74,6 +74,73 @@ final class WeightGradientTiles {
         b3.intoArray(partial, p1 + 3 * LANES);
     }
 
+    /**
+     * Four blocks of output channels times four input channels, sixteen accumulators: the main tile
+     * where there are 32 vector registers ({@link BlockedTiles#WIDE}). Per pixel four gradient
+     * vectors and four broadcasts feed sixteen FMAs, half a load per FMA where the two-block tile
+     * needs 0.75; 21 registers in all (16 accumulators, 4 gradients, 1 broadcast). On a core with
+     * two full-width FMA pipes (Zen 5) the loads, not the FMAs, bounded the two-block tile.
+     * Parameters as in {@link #twoBlocksFourChannels}, with {@code dyBlockStep} floats between the
+     * gradient planes of consecutive blocks and {@code partialBlockStep} between their weights.
+     */
+    static void fourBlocksFourChannels(float[] x, int xAt, int xRowStep, float[] dy, int dy0, int dyBlockStep,
+                                       int dyRowStep, int rows, int columns, float[] partial, int p0,
+                                       int partialBlockStep) {
+        int p1 = p0 + partialBlockStep, p2 = p1 + partialBlockStep, p3 = p2 + partialBlockStep;
+        FloatVector a0 = load(partial, p0), a1 = load(partial, p0 + LANES),
+                a2 = load(partial, p0 + 2 * LANES), a3 = load(partial, p0 + 3 * LANES);
+        FloatVector b0 = load(partial, p1), b1 = load(partial, p1 + LANES),
+                b2 = load(partial, p1 + 2 * LANES), b3 = load(partial, p1 + 3 * LANES);
+        FloatVector c0 = load(partial, p2), c1 = load(partial, p2 + LANES),
+                c2 = load(partial, p2 + 2 * LANES), c3 = load(partial, p2 + 3 * LANES);
+        FloatVector d0 = load(partial, p3), d1 = load(partial, p3 + LANES),
+                d2 = load(partial, p3 + 2 * LANES), d3 = load(partial, p3 + 3 * LANES);
+        for (int row = 0; row < rows; row++) {
+            int xi = xAt + row * xRowStep;
+            int u = dy0 + row * dyRowStep;
+            for (int end = u + columns * LANES; u < end; u += LANES, xi += LANES) {
+                FloatVector ga = load(dy, u), gb = load(dy, u + dyBlockStep);
+                FloatVector gc = load(dy, u + 2 * dyBlockStep), gd = load(dy, u + 3 * dyBlockStep);
+                FloatVector i = FloatVector.broadcast(SPECIES, x[xi]);
+                a0 = ga.fma(i, a0);
+                b0 = gb.fma(i, b0);
+                c0 = gc.fma(i, c0);
+                d0 = gd.fma(i, d0);
+                i = FloatVector.broadcast(SPECIES, x[xi + 1]);
+                a1 = ga.fma(i, a1);
+                b1 = gb.fma(i, b1);
+                c1 = gc.fma(i, c1);
+                d1 = gd.fma(i, d1);
+                i = FloatVector.broadcast(SPECIES, x[xi + 2]);
+                a2 = ga.fma(i, a2);
+                b2 = gb.fma(i, b2);
+                c2 = gc.fma(i, c2);
+                d2 = gd.fma(i, d2);
+                i = FloatVector.broadcast(SPECIES, x[xi + 3]);
+                a3 = ga.fma(i, a3);
+                b3 = gb.fma(i, b3);
+                c3 = gc.fma(i, c3);
+                d3 = gd.fma(i, d3);
+            }
+        }
+        a0.intoArray(partial, p0);
+        a1.intoArray(partial, p0 + LANES);
+        a2.intoArray(partial, p0 + 2 * LANES);
+        a3.intoArray(partial, p0 + 3 * LANES);
+        b0.intoArray(partial, p1);
+        b1.intoArray(partial, p1 + LANES);
+        b2.intoArray(partial, p1 + 2 * LANES);
+        b3.intoArray(partial, p1 + 3 * LANES);
+        c0.intoArray(partial, p2);
+        c1.intoArray(partial, p2 + LANES);
+        c2.intoArray(partial, p2 + 2 * LANES);
+        c3.intoArray(partial, p2 + 3 * LANES);
+        d0.intoArray(partial, p3);
+        d1.intoArray(partial, p3 + LANES);
+        d2.intoArray(partial, p3 + 2 * LANES);
+        d3.intoArray(partial, p3 + 3 * LANES);
+    }
+
     /** One block of output channels, four input channels: for a block without a partner. */
     static void oneBlockFourChannels(float[] x, int xAt, int xRowStep, float[] dy, int dy0, int dyRowStep,
                                      int rows, int columns, float[] partial, int p0) {
