@@ -52,7 +52,13 @@ import org.simdconv.tensor.Tensor;
  *
  * <h2>Numbers and memory</h2>
  * Images, kernels and gradients are float32 off-heap tensors passed through the public
- * {@link Conv2d} API (so the demo exercises whichever kernels are chosen); the loss is summed in
+ * {@link Conv2d} API (so the demo exercises whichever kernels are chosen). Like any training loop
+ * it keeps its activations in the kernels' channel-blocked layout from step to step
+ * ({@link Conv2d#forwardBlocked}, {@link Conv2d#backwardWeightsBlocked}): the image is converted
+ * once, before the first step, and nothing is converted per step. (With one channel the blocked
+ * layout is NCHW itself, {@link Conv2d#channelBlock(int)}; the loss runs over every element of the
+ * blocked tensors, where padding channels, if there were any, would be zero in both {@code z} and
+ * {@code y} and add nothing.) The loss is summed in
  * double, and the nine weights are kept in double between steps and rounded to float for each
  * forward pass. The tensors live in one arena closed when the run ends: a confined arena when the
  * run is serial, a shared one when {@link Options#parallelism()} has several threads, since the
@@ -286,17 +292,20 @@ public final class KernelLearning {
         // Confined memory for a serial run; with several threads the kernels' workers must be able
         // to read and write it too (Conv2d falls back to the calling thread for confined tensors).
         try (Arena arena = options.parallelism().threads() > 1 ? Arena.ofShared() : Arena.ofConfined()) {
-            Tensor x = Tensor.allocate(arena, 1, 1, IMAGE_SIZE, IMAGE_SIZE).copyFrom(image());
+            Tensor image = Tensor.allocate(arena, 1, 1, IMAGE_SIZE, IMAGE_SIZE).copyFrom(image());
+            Tensor x = Tensor.allocate(arena, conv.blockedShape(image.shape()));
+            conv.toBlocked(image, x);
             Tensor wTrue = Tensor.allocate(arena, 1, 1, KERNEL_SIZE, KERNEL_SIZE).copyFrom(TRUE_KERNEL);
-            Tensor y = conv.forward(arena, x, wTrue, null);
+            Tensor y = Tensor.allocate(arena, conv.blockedShape(new int[] {1, 1, OUTPUT_SIZE, OUTPUT_SIZE}));
+            conv.forwardBlocked(x, wTrue, null, y);
             Tensor weight = Tensor.allocate(arena, 1, 1, KERNEL_SIZE, KERNEL_SIZE);
             Tensor z = Tensor.allocate(arena, y.shape());
             Tensor gradZ = Tensor.allocate(arena, y.shape());
             Tensor gradW = Tensor.allocate(arena, weight.shape());
 
             float[] target = y.toArray();
-            int m = target.length;
-            float[] delta = new float[m];
+            int m = OUTPUT_SIZE * OUTPUT_SIZE;
+            float[] delta = new float[target.length];
             float[] weightValues = new float[w.length];
             int step = 0;
             double loss;
@@ -305,11 +314,11 @@ public final class KernelLearning {
                     weightValues[i] = (float) w[i];
                 }
                 weight.copyFrom(weightValues);
-                conv.forward(x, weight, null, z);
+                conv.forwardBlocked(x, weight, null, z);
 
                 float[] out = z.toArray();
                 double sum = 0;
-                for (int i = 0; i < m; i++) {
+                for (int i = 0; i < out.length; i++) {
                     double d = (double) out[i] - target[i];
                     sum += d * d;
                     delta[i] = (float) (d / m);
@@ -325,7 +334,7 @@ public final class KernelLearning {
                 }
 
                 gradZ.copyFrom(delta);
-                conv.backwardWeights(x, gradZ, gradW, null, Accumulation.OVERWRITE);
+                conv.backwardWeightsBlocked(x, gradZ, gradW, null, Accumulation.OVERWRITE);
                 float[] dw = gradW.toArray();
                 for (int i = 0; i < w.length; i++) {
                     w[i] -= LEARNING_RATE * dw[i];
