@@ -46,7 +46,16 @@ class BlockedEntryPointTest {
             depthwise(2, 20, 11, 13, 3, 3, Conv2dOptions.defaults().withPadding(Padding.of(1, 1))),
             depthwise(1, 8, 9, 9, 3, 3, Conv2dOptions.defaults().withStride(2, 2).withPadding(Padding.of(1, 1))),
             depthwise(3, 13, 12, 17, 5, 5, Conv2dOptions.defaults().withDilation(2, 2).withPadding(Padding.same())),
-            depthwise(2, 33, 7, 6, 3, 1, Conv2dOptions.defaults().withStride(3, 2).withPadding(Padding.of(2, 0))));
+            depthwise(2, 33, 7, 6, 3, 1, Conv2dOptions.defaults().withStride(3, 2).withPadding(Padding.of(2, 0))),
+            // 3x3 at stride 1, read in place and swept two output rows at a time: even and odd
+            // numbers of interior rows, none or one interior row, clipped rows at top and bottom.
+            depthwise(2, 16, 8, 10, 3, 3, Conv2dOptions.defaults().withPadding(Padding.of(1, 1))),
+            depthwise(1, 17, 9, 7, 3, 3, Conv2dOptions.defaults()),
+            depthwise(3, 32, 14, 14, 3, 3, Conv2dOptions.defaults().withPadding(Padding.of(1, 1))),
+            depthwise(2, 5, 6, 12, 3, 3, Conv2dOptions.defaults().withPadding(Padding.of(2, 1))),
+            depthwise(1, 40, 3, 20, 3, 3, Conv2dOptions.defaults().withPadding(Padding.of(1, 1))),
+            depthwise(2, 24, 5, 5, 3, 3, Conv2dOptions.defaults().withPadding(Padding.of(0, 1))),
+            depthwise(1, 16, 4, 9, 3, 3, Conv2dOptions.defaults()));
 
     private static ConvCase depthwise(int n, int c, int h, int w, int r, int s, Conv2dOptions options) {
         return new ConvCase(new int[] {n, c, h, w}, new int[] {c, 1, r, s}, options.withGroups(c));

@@ -160,8 +160,8 @@ final class DepthwisePlane {
     /**
      * {@link #run} for problems that {@link #sweepsInPlace}, reading the input plane where it lies,
      * at byte {@code inPlane} of {@code in}, instead of from a staged copy: a sweep along the
-     * interior columns of every output row ({@link DepthwiseTiles#sweepThreeRows}, or one per kernel
-     * row where rows are clipped), a sweep down each border column whose taps span two kernel
+     * interior columns of every output row (two rows at a time, {@link DepthwiseTiles#sweepTwoRows},
+     * else {@link DepthwiseTiles#sweepThreeRows}, or one per kernel row where rows are clipped), a sweep down each border column whose taps span two kernel
      * columns ({@link DepthwiseTiles#sweepTwoColumnsDown}), and the pixels left (corners) one by one.
      */
     void runInPlace(MemorySegment in, long inPlane, float[] w, int w0, MemorySegment out, long outPlane,
@@ -174,7 +174,12 @@ final class DepthwisePlane {
             int r0 = firstRows[oh], r1 = endRows[oh];
             long tap = tapAt(inPlane, oh, owA), outAt = outAt(outPlane, oh, owA);
             long startStep = first.fromOutput() ? PIXEL_BYTES : 0;
-            if (r1 - r0 == 3) {
+            if (r1 - r0 == 3 && oh + 1 < p.outH() && endRows[oh + 1] - firstRows[oh + 1] == 3) {
+                long outAt1 = outAt(outPlane, oh + 1, owA);
+                DepthwiseTiles.sweepTwoRows(in, tap, rowBytes, w, w0, owB - owA, first.segment(), first.at(outAt),
+                        first.at(outAt1), startStep, out, outAt, outAt1);
+                oh++;
+            } else if (r1 - r0 == 3) {
                 DepthwiseTiles.sweepThreeRows(in, tap, tap + rowBytes, tap + 2 * rowBytes, w, w0, owB - owA,
                         first.segment(), first.at(outAt), startStep, out, outAt);
             } else if (r1 > r0) {

@@ -193,6 +193,62 @@ final class DepthwiseTiles {
     }
 
     /**
+     * {@link #sweepThreeRows} for two consecutive output rows at once, from the four input rows
+     * they span (starting at bytes {@code row0} and {@code row0 + k*rowBytes}, k = 1, 2, 3): the
+     * middle two input rows serve both, so a pixel pair loads four input vectors for eighteen FMAs
+     * (three for nine alone), and the two rows' FMA chains are independent. 21 vector registers
+     * (nine weights, twelve sliding inputs) and the two sums. Each output row is summed in the same
+     * order as by {@link #sweepThreeRows}. The second row's starts are at {@code startAt1 + p*startStep},
+     * its outputs at {@code outAt1 + p*PIXEL_BYTES}.
+     */
+    static void sweepTwoRows(MemorySegment in, long row0, long rowBytes, float[] w, int w0, int columns,
+                             MemorySegment start, long startAt0, long startAt1, long startStep, MemorySegment out,
+                             long outAt0, long outAt1) {
+        FloatVector w00 = FloatVector.fromArray(SPECIES, w, w0), w01 = FloatVector.fromArray(SPECIES, w, w0 + LANES),
+                w02 = FloatVector.fromArray(SPECIES, w, w0 + 2 * LANES),
+                w10 = FloatVector.fromArray(SPECIES, w, w0 + 3 * LANES),
+                w11 = FloatVector.fromArray(SPECIES, w, w0 + 4 * LANES),
+                w12 = FloatVector.fromArray(SPECIES, w, w0 + 5 * LANES),
+                w20 = FloatVector.fromArray(SPECIES, w, w0 + 6 * LANES),
+                w21 = FloatVector.fromArray(SPECIES, w, w0 + 7 * LANES),
+                w22 = FloatVector.fromArray(SPECIES, w, w0 + 8 * LANES);
+        long row1 = row0 + rowBytes, row2 = row1 + rowBytes, row3 = row2 + rowBytes;
+        FloatVector u0 = FloatVector.fromMemorySegment(SPECIES, in, row0, ORDER),
+                v0 = FloatVector.fromMemorySegment(SPECIES, in, row0 + PIXEL_BYTES, ORDER),
+                u1 = FloatVector.fromMemorySegment(SPECIES, in, row1, ORDER),
+                v1 = FloatVector.fromMemorySegment(SPECIES, in, row1 + PIXEL_BYTES, ORDER),
+                u2 = FloatVector.fromMemorySegment(SPECIES, in, row2, ORDER),
+                v2 = FloatVector.fromMemorySegment(SPECIES, in, row2 + PIXEL_BYTES, ORDER),
+                u3 = FloatVector.fromMemorySegment(SPECIES, in, row3, ORDER),
+                v3 = FloatVector.fromMemorySegment(SPECIES, in, row3 + PIXEL_BYTES, ORDER);
+        for (int c = 0; c < columns; c++) {
+            long next = (c + 2) * PIXEL_BYTES;
+            FloatVector n0 = FloatVector.fromMemorySegment(SPECIES, in, row0 + next, ORDER);
+            FloatVector n1 = FloatVector.fromMemorySegment(SPECIES, in, row1 + next, ORDER);
+            FloatVector n2 = FloatVector.fromMemorySegment(SPECIES, in, row2 + next, ORDER);
+            FloatVector n3 = FloatVector.fromMemorySegment(SPECIES, in, row3 + next, ORDER);
+            FloatVector a = FloatVector.fromMemorySegment(SPECIES, start, startAt0 + c * startStep, ORDER);
+            FloatVector b = FloatVector.fromMemorySegment(SPECIES, start, startAt1 + c * startStep, ORDER);
+            a = n0.fma(w02, v0.fma(w01, u0.fma(w00, a)));
+            b = n1.fma(w02, v1.fma(w01, u1.fma(w00, b)));
+            a = n1.fma(w12, v1.fma(w11, u1.fma(w10, a)));
+            b = n2.fma(w12, v2.fma(w11, u2.fma(w10, b)));
+            a = n2.fma(w22, v2.fma(w21, u2.fma(w20, a)));
+            b = n3.fma(w22, v3.fma(w21, u3.fma(w20, b)));
+            a.intoMemorySegment(out, outAt0 + c * PIXEL_BYTES, ORDER);
+            b.intoMemorySegment(out, outAt1 + c * PIXEL_BYTES, ORDER);
+            u0 = v0;
+            v0 = n0;
+            u1 = v1;
+            v1 = n1;
+            u2 = v2;
+            v2 = n2;
+            u3 = v3;
+            v3 = n3;
+        }
+    }
+
+    /**
      * {@link #sweepThreeRows} over one kernel row, for the output rows at a plane's top and bottom
      * where the others fall outside the input: the three taps of the kernel row whose weights start
      * at {@code w[w0]}, added to the starts.
