@@ -190,7 +190,11 @@ class SimdMatchesScalarTest {
                 depthwise(1, 9, 13, 19, 3, d.withDilation(2).withPadding(Padding.of(2))),
                 depthwise(1, 24, 11, 12, 5, d.withPadding(Padding.of(2))),
                 depthwise(2, 3, 9, 70, 3, d.withPadding(Padding.of(1))),
-                depthwise(1, 4, 6, 64, 3, d.withPadding(Padding.of(0, 1))));
+                depthwise(1, 4, 6, 64, 3, d.withPadding(Padding.of(0, 1))),
+                // Many channel blocks: the weight gradient's tasks are single blocks over every item.
+                depthwise(3, 130, 7, 9, 3, d.withPadding(Padding.of(1))),
+                depthwise(2, 256, 5, 6, 3, d.withPadding(Padding.of(1))),
+                depthwise(2, 200, 9, 8, 3, d.withStride(2).withPadding(Padding.of(1))));
     }
 
     private static ConvCase depthwise(int n, int c, int h, int w, int k, Conv2dOptions options) {

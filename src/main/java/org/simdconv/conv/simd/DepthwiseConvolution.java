@@ -256,8 +256,11 @@ final class DepthwiseConvolution {
                          Accumulation mode, boolean blockedTensors, Parallelism par) {
         int blocks = Math.ceilDiv(g.c(), LANES), taps = g.r() * g.s();
         int perBlock = (taps + 1) * LANES;
-        int chunks = Math.min(CHUNKS_PER_THREAD * par.threads(), g.n());
-        int splits = WorkSplit.channelSplits(g.n(), blocks, par.threads());
+        // Enough blocks for every thread: a task is one block over every item (one partial, nothing
+        // to add up across tasks); else chunks of items, each with its own partial.
+        boolean byBlock = blocks >= CHUNKS_PER_THREAD * par.threads();
+        int chunks = byBlock ? 1 : Math.min(CHUNKS_PER_THREAD * par.threads(), g.n());
+        int splits = byBlock ? blocks : WorkSplit.channelSplits(g.n(), blocks, par.threads());
         DepthwiseWeightGradient rectangles = BlockedPasses.cached(gradientPlans, g, DepthwiseWeightGradient::new);
         float[][] partials = new float[chunks][];
         ChannelBlockedLayout x = new ChannelBlockedLayout(g.c(), g.h(), g.w(), LANES);
@@ -304,11 +307,11 @@ final class DepthwiseConvolution {
     private static final int FALSE_SHARING_PAD = 32;
 
     /**
-     * Weight-gradient chunks (each with its own partial, summed in chunk order) per thread: with one
-     * chunk per thread, the caller finished its half of a 0.3 ms MobileNet call and then waited for
-     * the pool thread that had started tens of microseconds later (13% of the time in the wait);
-     * four smaller chunks per thread let the threads even out. A partial is only
-     * {@code blocks x (taps + 1) x lanes} floats.
+     * Weight-gradient tasks per thread: with one per thread, the caller finished its half of a 0.3 ms
+     * MobileNet call and then waited for the pool thread that had started tens of microseconds later
+     * (13% of the time in the wait); four smaller tasks per thread let the threads even out. Tasks
+     * are single blocks over every item when there are enough blocks, else chunks of items, each
+     * with its own partial ({@code blocks x (taps + 1) x lanes} floats), summed in chunk order.
      */
     private static final int CHUNKS_PER_THREAD = 4;
 
