@@ -161,7 +161,8 @@ final class DepthwisePlane {
      * {@link #run} for problems that {@link #sweepsInPlace}, reading the input plane where it lies,
      * at byte {@code inPlane} of {@code in}, instead of from a staged copy: a sweep along the
      * interior columns of every output row (two rows at a time, {@link DepthwiseTiles#sweepTwoRows},
-     * else {@link DepthwiseTiles#sweepThreeRows}, or one per kernel row where rows are clipped), a sweep down each border column whose taps span two kernel
+     * else {@link DepthwiseTiles#sweepThreeRows}; where rows are clipped, one sweep over the two
+     * kernel rows inside or one per kernel row), a sweep down each border column whose taps span two kernel
      * columns ({@link DepthwiseTiles#sweepTwoColumnsDown}), and the pixels left (corners) one by one.
      */
     void runInPlace(MemorySegment in, long inPlane, float[] w, int w0, MemorySegment out, long outPlane,
@@ -181,6 +182,9 @@ final class DepthwisePlane {
                 oh++;
             } else if (r1 - r0 == 3) {
                 DepthwiseTiles.sweepThreeRows(in, tap, tap + rowBytes, tap + 2 * rowBytes, w, w0, owB - owA,
+                        first.segment(), first.at(outAt), startStep, out, outAt);
+            } else if (r1 - r0 == 2) {
+                DepthwiseTiles.sweepTwoKernelRows(in, tap + r0 * rowBytes, rowBytes, w, w0 + 3 * r0 * LANES, owB - owA,
                         first.segment(), first.at(outAt), startStep, out, outAt);
             } else if (r1 > r0) {
                 for (int r = r0; r < r1; r++) {

@@ -249,6 +249,39 @@ final class DepthwiseTiles {
     }
 
     /**
+     * {@link #sweepThreeRows} over two kernel rows, for the output rows at a plane's top and bottom
+     * that a padding of one leaves with two of the three inside: the six taps whose weights start
+     * at {@code w[w0]} (kernel row r0, then r0 + 1), input rows at {@code row0} and
+     * {@code row0 + rowBytes}, in one pass over the row instead of one pass per kernel row.
+     */
+    static void sweepTwoKernelRows(MemorySegment in, long row0, long rowBytes, float[] w, int w0, int columns,
+                                   MemorySegment start, long startAt, long startStep, MemorySegment out, long outAt) {
+        FloatVector w00 = FloatVector.fromArray(SPECIES, w, w0), w01 = FloatVector.fromArray(SPECIES, w, w0 + LANES),
+                w02 = FloatVector.fromArray(SPECIES, w, w0 + 2 * LANES),
+                w10 = FloatVector.fromArray(SPECIES, w, w0 + 3 * LANES),
+                w11 = FloatVector.fromArray(SPECIES, w, w0 + 4 * LANES),
+                w12 = FloatVector.fromArray(SPECIES, w, w0 + 5 * LANES);
+        long row1 = row0 + rowBytes;
+        FloatVector u0 = FloatVector.fromMemorySegment(SPECIES, in, row0, ORDER),
+                v0 = FloatVector.fromMemorySegment(SPECIES, in, row0 + PIXEL_BYTES, ORDER),
+                u1 = FloatVector.fromMemorySegment(SPECIES, in, row1, ORDER),
+                v1 = FloatVector.fromMemorySegment(SPECIES, in, row1 + PIXEL_BYTES, ORDER);
+        for (int c = 0; c < columns; c++) {
+            long next = (c + 2) * PIXEL_BYTES;
+            FloatVector n0 = FloatVector.fromMemorySegment(SPECIES, in, row0 + next, ORDER);
+            FloatVector n1 = FloatVector.fromMemorySegment(SPECIES, in, row1 + next, ORDER);
+            FloatVector a = FloatVector.fromMemorySegment(SPECIES, start, startAt + c * startStep, ORDER);
+            a = n0.fma(w02, v0.fma(w01, u0.fma(w00, a)));
+            a = n1.fma(w12, v1.fma(w11, u1.fma(w10, a)));
+            a.intoMemorySegment(out, outAt + c * PIXEL_BYTES, ORDER);
+            u0 = v0;
+            v0 = n0;
+            u1 = v1;
+            v1 = n1;
+        }
+    }
+
+    /**
      * {@link #sweepThreeRows} over one kernel row, for the output rows at a plane's top and bottom
      * where the others fall outside the input: the three taps of the kernel row whose weights start
      * at {@code w[w0]}, added to the starts.
