@@ -191,7 +191,7 @@ final class PointwiseConvolution {
                                         oRow, out.segment(), op, plane);
                             } else {
                                 PointwiseTiles.eightRowsOneVector(a, aAt, depth, x.segment(), xp, plane, o, oAt, oRow,
-                                        out.segment(), op, plane, SPECIES.indexInRange(p, count));
+                                        out.segment(), op, plane, count - p);
                             }
                         }
                     }
