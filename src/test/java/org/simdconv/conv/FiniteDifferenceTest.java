@@ -208,6 +208,24 @@ class FiniteDifferenceTest {
         }
     }
 
+    /**
+     * Runs the blocked weight gradient over five blocks of filters (the last partial) in one task per
+     * item, so that a four-block tile occurs where there are 32 vector registers; 9 channels, a 2x1
+     * kernel and stride 2 (small planes at stride 1 go to the flat-plane kernel) keep the central
+     * differences cheap.
+     */
+    static final Case MANY_FILTER_BLOCKS_CASE = of("five blocks of filters, 9 channels, stride 2: the four-block weight gradient",
+            shape(2, 9, 5, 6), shape(4 * LANES + 3, 9, 2, 1),
+            Conv2dOptions.defaults().withStride(2).withPadding(Padding.of(1)), 3, 4);
+
+    @Test
+    void theManyFilterBlocksCaseRunsTheBlockedWeightGradient() {
+        Conv2d conv = conv(Implementation.SIMD, MANY_FILTER_BLOCKS_CASE.options());
+        String kernel = conv.kernelName(Conv2dPass.BACKWARD_WEIGHTS, MANY_FILTER_BLOCKS_CASE.input(),
+                MANY_FILTER_BLOCKS_CASE.weight());
+        assertTrue(kernel.endsWith("/blocked-weight-gradient-2x4"), "backward-weights runs " + kernel);
+    }
+
     /** Runs the depthwise kernel of every pass: a channel tail over the lanes, stride 2 (phases), padding 1. */
     static final Case DEPTHWISE_CASE = of("depthwise, 11 channels, stride 2, padding 1: the depthwise kernel",
             shape(2, 11, 7, 6), shape(11, 1, 3, 3),
@@ -301,6 +319,7 @@ class FiniteDifferenceTest {
                         d.withPadding(Padding.of(1)), 12, 10),
                 BLOCKED_CASE,
                 FOUR_BLOCKS_CASE,
+                MANY_FILTER_BLOCKS_CASE,
                 DEPTHWISE_CASE,
                 FLAT_CASE,
                 DEPTHWISE_3X3_CASE,
