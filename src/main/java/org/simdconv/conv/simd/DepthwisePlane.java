@@ -161,9 +161,9 @@ final class DepthwisePlane {
      * {@link #run} for problems that {@link #sweepsInPlace}, reading the input plane where it lies,
      * at byte {@code inPlane} of {@code in}, instead of from a staged copy: a sweep along the
      * interior columns of every output row (two rows at a time, {@link DepthwiseTiles#sweepTwoRows},
-     * else {@link DepthwiseTiles#sweepThreeRows}; where rows are clipped, one sweep over the two
-     * kernel rows inside or one per kernel row), a sweep down each border column whose taps span two kernel
-     * columns ({@link DepthwiseTiles#sweepTwoColumnsDown}), and the pixels left (corners) one by one.
+     * else {@link DepthwiseTiles#sweepThreeRows}; where rows are clipped, one sweep over the one or
+     * two kernel rows inside), a sweep down each border column whose taps span two kernel columns
+     * ({@link DepthwiseTiles#sweepTwoColumnsDown}), and the pixels left (corners) one by one.
      */
     void runInPlace(MemorySegment in, long inPlane, float[] w, int w0, MemorySegment out, long outPlane,
                     MemorySegment starts, long start) {
@@ -179,20 +179,16 @@ final class DepthwisePlane {
                 long outAt1 = outAt(outPlane, oh + 1, owA);
                 DepthwiseTiles.sweepTwoRows(in, tap, rowBytes, w, w0, owB - owA, first.segment(), first.at(outAt),
                         first.at(outAt1), startStep, out, outAt, outAt1);
-                oh++;
+                oh++; // row oh + 1 is done too
             } else if (r1 - r0 == 3) {
                 DepthwiseTiles.sweepThreeRows(in, tap, tap + rowBytes, tap + 2 * rowBytes, w, w0, owB - owA,
                         first.segment(), first.at(outAt), startStep, out, outAt);
             } else if (r1 - r0 == 2) {
                 DepthwiseTiles.sweepTwoKernelRows(in, tap + r0 * rowBytes, rowBytes, w, w0 + 3 * r0 * LANES, owB - owA,
                         first.segment(), first.at(outAt), startStep, out, outAt);
-            } else if (r1 > r0) {
-                for (int r = r0; r < r1; r++) {
-                    boolean firstRow = r == r0;
-                    DepthwiseTiles.sweepOneRow(in, tap + r * rowBytes, w, w0 + 3 * r * LANES, owB - owA,
-                            firstRow ? first.segment() : out, firstRow ? first.at(outAt) : outAt,
-                            firstRow ? startStep : PIXEL_BYTES, out, outAt);
-                }
+            } else if (r1 - r0 == 1) {
+                DepthwiseTiles.sweepOneRow(in, tap + r0 * rowBytes, w, w0 + 3 * r0 * LANES, owB - owA, first.segment(),
+                        first.at(outAt), startStep, out, outAt);
             } else {
                 for (int ow = owA; ow < owB; ow++) {
                     pixelInPlace(in, inPlane, rowBytes, w, w0, out, outPlane, first, oh, ow);
