@@ -3,7 +3,9 @@ package org.simdconv.parallel;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
@@ -53,12 +55,19 @@ public final class Parallelism {
      * <p>The calling thread works too: it and up to {@code threads() - 1} of the pool's threads take
      * task indices from one shared counter until none is left, so a thread that is slow to wake up
      * (or a slower core, or a pool busy with other work) simply takes fewer, and the call never
-     * waits for a pool thread that has not started. Handing everything to the pool and waiting cost
-     * the wake-up of every worker on each call, which on the seed's small layers (0.1 ms a pass) was
-     * as long as the work. Which thread runs a task never changes a result: tasks write disjoint
-     * memory, and reductions are indexed by task, not by thread.
+     * waits for a pool thread that has not started. Which thread runs a task never changes a result:
+     * tasks write disjoint memory, and reductions are indexed by task, not by thread.
+     *
+     * <p>A pool thread that helped stays on for {@value SharedTasks#LINGER_NANOS} ns after its last
+     * task, spinning on the counter, and joins the caller's next call at once if it comes by then,
+     * as OpenMP's threads do between parallel regions: waking a parked thread costs tens of
+     * microseconds, and layers run back to back (a MobileNet depthwise layer takes 0.1-0.3 ms, a seed
+     * layer 0.05 ms) lost a large part of their second thread to that wake-up on every call.
      */
     public void forEach(int taskCount, IntConsumer task) {
+        if (taskCount < 0) {
+            throw new IllegalArgumentException("taskCount must be >= 0, got " + taskCount);
+        }
         if (pool == null || taskCount <= 1) {
             for (int i = 0; i < taskCount; i++) {
                 task.accept(i);
@@ -69,9 +78,7 @@ public final class Parallelism {
         int helpers = Math.min(pool.getParallelism(), taskCount) - 1;
         shared.start(taskCount, task, helpers);
         try {
-            for (int h = 0; h < helpers; h++) {
-                pool.execute(shared.helper(h));
-            }
+            shared.bringHelpers(pool, helpers);
             shared.work();
             shared.awaitAll();
         } finally {
@@ -84,45 +91,40 @@ public final class Parallelism {
      * The task indices of one {@link #forEach} call, shared by the threads that work on them, and
      * the pool tasks that bring helpers in. Each calling thread keeps one and reuses it from call
      * to call, so that a call allocates nothing but its task (a workspace rule of the kernels, which
-     * JMH's {@code -prof gc} checks): it is reused only when every helper of the previous call ran
-     * to its end, so no thread of an old call can still take an index of a new one. A helper that
-     * never started (cancelled in its queue) or a nested call gets a fresh instance.
+     * JMH's {@code -prof gc} checks), and its helpers, still spinning from the last call, see the
+     * next one. A nested call (a task that calls {@code forEach}) gets a fresh instance.
+     *
+     * <p>The task count and the next index share one {@code long}, so that one atomic increment
+     * claims an index and tells whether it belongs to the call: a helper late from the previous call
+     * can never take an index of the next one under the old count.
      */
     private static final class SharedTasks {
         /** Spins of the caller, once its share is done, before it parks: the others' last tasks are short. */
         private static final int SPINS = 20_000;
+        /** How long a helper spins, after its last task, watching for this thread's next call. */
+        static final long LINGER_NANOS = 500_000;
         private static final ThreadLocal<SharedTasks> OF_THREAD = new ThreadLocal<>();
 
-        private final AtomicInteger next = new AtomicInteger();
+        /** The call's task count in the high 32 bits, the next index to hand out in the low 32. */
+        private final AtomicLong claims = new AtomicLong();
         private final AtomicInteger remaining = new AtomicInteger();
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         private Helper[] helpers = new Helper[0];
-        private int helpersStarted;
-        private volatile int count;
         private volatile IntConsumer task;
         private volatile Thread waiter;
         private boolean inUse;
 
-        /** This thread's instance when it can be reused, else a new one (kept for the next call when this thread has none). */
+        /** This thread's instance when it is free, else a new one (kept for the next call when this thread has none). */
         static SharedTasks forThisThread() {
             SharedTasks kept = OF_THREAD.get();
-            if (kept != null && !kept.inUse && kept.helpersFinished()) {
+            if (kept != null && !kept.inUse) {
                 return kept;
             }
             SharedTasks fresh = new SharedTasks();
-            if (kept == null || !kept.inUse) {
+            if (kept == null) {
                 OF_THREAD.set(fresh);
             }
             return fresh;
-        }
-
-        private boolean helpersFinished() {
-            for (int h = 0; h < helpersStarted; h++) {
-                if (!helpers[h].isCompletedNormally()) {
-                    return false;
-                }
-            }
-            return true;
         }
 
         void start(int count, IntConsumer task, int helperCount) {
@@ -134,26 +136,36 @@ public final class Parallelism {
                 }
                 helpers = grown;
             }
-            for (int h = 0; h < helperCount; h++) {
-                helpers[h].reinitialize();
-            }
-            helpersStarted = helperCount;
             failure.set(null);
             waiter = null;
             this.task = task;
-            this.count = count;
             remaining.set(count);
-            next.set(0); // last: a helper that sees the new index sees the new task and count
+            claims.set((long) count << 32); // last: a thread that claims an index of this call sees its task
         }
 
-        Helper helper(int h) {
-            return helpers[h];
+        /**
+         * Submits the helpers that are not still spinning from the last call. A helper that is leaving
+         * right now (it has stopped spinning but not yet returned) is left out of this call.
+         */
+        void bringHelpers(ForkJoinPool pool, int helperCount) {
+            for (int h = 0; h < helperCount; h++) {
+                Helper helper = helpers[h];
+                if (helper.rejoin()) {
+                    pool.execute(helper);
+                }
+            }
+        }
+
+        /** True while the current call has an index left to hand out. */
+        boolean hasWork() {
+            long c = claims.get();
+            return (int) c < (int) (c >>> 32);
         }
 
         void work() {
-            for (int i = next.getAndIncrement(); i < count; i = next.getAndIncrement()) {
+            for (long c = claims.getAndIncrement(); (int) c < (int) (c >>> 32); c = claims.getAndIncrement()) {
                 try {
-                    task.accept(i);
+                    task.accept((int) c);
                 } catch (Throwable t) {
                     if (!failure.compareAndSet(null, t)) {
                         failure.get().addSuppressed(t);
@@ -167,6 +179,20 @@ public final class Parallelism {
                     }
                 }
             }
+        }
+
+        /** Spins up to {@link #LINGER_NANOS} for a next call; true when one has work to hand out. */
+        boolean awaitNextCall() {
+            long deadline = System.nanoTime() + LINGER_NANOS;
+            do {
+                for (int spin = 0; spin < 64; spin++) {
+                    if (hasWork()) {
+                        return true;
+                    }
+                    Thread.onSpinWait();
+                }
+            } while (System.nanoTime() - deadline < 0);
+            return false;
         }
 
         /** Waits until every task has ended; an interrupt is kept for the caller, the wait goes on. */
@@ -188,11 +214,8 @@ public final class Parallelism {
             }
         }
 
-        /** Cancels the helpers that never started (they have nothing left to do) and drops the task. */
+        /** Drops the task, so the lingering helpers keep no reference to the caller's objects. */
         void finish() {
-            for (int h = 0; h < helpersStarted; h++) {
-                helpers[h].cancel(false);
-            }
             task = null;
             waiter = null;
             inUse = false;
@@ -210,17 +233,42 @@ public final class Parallelism {
         }
     }
 
-    /** A pool task that works on the indices of its {@link SharedTasks}; reinitialised and resubmitted from call to call. */
+    /**
+     * A pool task that works on the indices of its {@link SharedTasks}, then lingers for the next
+     * call of the same thread; resubmitted (not reallocated) once it has left.
+     *
+     * <p>{@code active} is true from submission until the helper has decided to leave. The helper
+     * clears it and then looks for work once more; the caller publishes a call and then reads it:
+     * of the two, one sees the other, so a call is never missed by a helper that the caller counted
+     * on. Whoever sets it back first (the helper that found work, or the caller resubmitting a helper
+     * whose task has returned) owns the next round.
+     */
     private static final class Helper extends ForkJoinTask<Void> {
         private final SharedTasks shared;
+        private final AtomicBoolean active = new AtomicBoolean();
 
         Helper(SharedTasks shared) {
             this.shared = shared;
+            complete(null); // a helper never submitted counts as one that has left
+        }
+
+        /** True when the caller must submit this helper: it has left and its task has returned. */
+        boolean rejoin() {
+            if (active.get() || !isDone() || !active.compareAndSet(false, true)) {
+                return false; // still spinning (it sees the call), or leaving right now
+            }
+            reinitialize();
+            return true;
         }
 
         @Override
         protected boolean exec() {
-            shared.work();
+            do {
+                do {
+                    shared.work();
+                } while (shared.awaitNextCall());
+                active.set(false);
+            } while (shared.hasWork() && active.compareAndSet(false, true));
             return true;
         }
 

@@ -117,6 +117,45 @@ class ParallelismTest {
         }
     }
 
+    /**
+     * The pool thread that helped stays on for a while after a call and joins the next one, or
+     * leaves: calls spaced from none to a few times that while, so that some start while the helper
+     * spins, some while it is leaving and some after it left, still run every task exactly once.
+     */
+    @Test
+    @Timeout(60)
+    void callsAroundTheHelpersLingerRunEveryTaskOnce() {
+        try (ForkJoinPool pool = new ForkJoinPool(2)) {
+            Parallelism par = Parallelism.on(pool);
+            Set<Thread> threads = ConcurrentHashMap.newKeySet();
+            for (int call = 0; call < 2000; call++) {
+                int tasks = 2 + call % 5;
+                AtomicIntegerArray runs = new AtomicIntegerArray(tasks);
+                par.forEach(tasks, i -> {
+                    runs.incrementAndGet(i);
+                    threads.add(Thread.currentThread());
+                });
+                for (int i = 0; i < tasks; i++) {
+                    assertEquals(1, runs.get(i), "call " + call + ", task " + i);
+                }
+                long gap = (call % 7) * 150_000L, until = System.nanoTime() + gap; // 0 to 0.9 ms
+                while (System.nanoTime() - until < 0) {
+                    Thread.onSpinWait();
+                }
+            }
+            assertTrue(threads.size() <= 2, "ran on " + threads.size() + " threads");
+        }
+    }
+
+    @Test
+    void aNegativeTaskCountIsRejected() {
+        try (ForkJoinPool pool = new ForkJoinPool(2)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Parallelism.on(pool).forEach(-1, i -> { }));
+            assertTrue(e.getMessage().contains("taskCount") && e.getMessage().contains("-1"), e.getMessage());
+        }
+    }
+
     /** A task that itself calls forEach on the same parallelism gets state of its own. */
     @Test
     @Timeout(20)
