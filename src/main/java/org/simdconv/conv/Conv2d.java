@@ -135,7 +135,8 @@ public final class Conv2d {
         checkTensor("gradInput", gradInput, shapes.input(), g);
         checkDisjoint("gradInput", gradInput, "gradOutput", gradOutput);
         checkDisjoint("gradInput", gradInput, "weight", weight);
-        kernels.backwardData(g, gradOutput, weight, gradInput, mode, parallelismFor(gradOutput, weight, gradInput));
+        kernels.backwardData(g, gradOutput, weight, gradInput, mode,
+                parallelismFor(gradOutput, weight, gradInput, null));
     }
 
     /**
@@ -243,7 +244,8 @@ public final class Conv2d {
         checkTensor("gradOutput", gradOutput, shapes.blockedOutput(), g);
         checkDisjoint("gradInput", gradInput, "gradOutput", gradOutput);
         checkDisjoint("gradInput", gradInput, "weight", weight);
-        kernels.backwardDataBlocked(g, gradOutput, weight, gradInput, mode, parallelismFor(gradOutput, weight, gradInput));
+        kernels.backwardDataBlocked(g, gradOutput, weight, gradInput, mode,
+                parallelismFor(gradOutput, weight, gradInput, null));
     }
 
     /** {@link #backwardWeights} on blocked {@code input} and {@code gradOutput}; the gradients stay OIHW. */
@@ -310,21 +312,23 @@ public final class Conv2d {
      * may touch it, so the pass runs on the calling thread instead, and the first time this happens
      * a warning says how to get the threads back.
      */
-    private Parallelism parallelismFor(Tensor... tensors) {
+    private Parallelism parallelismFor(Tensor a, Tensor b, Tensor c, Tensor d) { // not varargs: no array a call
         if (parallelism.threads() == 1 || kernels.runsOnCallingThread()) {
             return parallelism;
         }
-        for (Tensor t : tensors) {
-            if (t != null && !t.segment().isAccessibleBy(ANOTHER_THREAD)) {
-                if (CONFINED_WARNING_GIVEN.compareAndSet(false, true)) {
-                    System.getLogger("org.simdconv").log(System.Logger.Level.WARNING, "simdconv: a tensor's memory "
-                            + "is confined to one thread, so this pass runs on the calling thread instead of "
-                            + parallelism + "; allocate tensors in Arena.ofShared() or Arena.ofAuto() to use them all");
-                }
-                return Parallelism.serial();
+        if (confined(a) || confined(b) || confined(c) || confined(d)) {
+            if (CONFINED_WARNING_GIVEN.compareAndSet(false, true)) {
+                System.getLogger("org.simdconv").log(System.Logger.Level.WARNING, "simdconv: a tensor's memory "
+                        + "is confined to one thread, so this pass runs on the calling thread instead of "
+                        + parallelism + "; allocate tensors in Arena.ofShared() or Arena.ofAuto() to use them all");
             }
+            return Parallelism.serial();
         }
         return parallelism;
+    }
+
+    private static boolean confined(Tensor t) {
+        return t != null && !t.segment().isAccessibleBy(ANOTHER_THREAD);
     }
 
     /** The weight and bias gradients of a backward-weights pass: shapes, and no overlap with the operands. */

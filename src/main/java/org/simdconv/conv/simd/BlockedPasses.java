@@ -3,10 +3,10 @@ package org.simdconv.conv.simd;
 import static org.simdconv.conv.simd.BlockedTiles.LANES;
 
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.simdconv.conv.Accumulation;
 import org.simdconv.conv.Conv2dGeometry;
@@ -33,26 +33,84 @@ final class BlockedPasses {
 
     private final ScratchPool pool;
     private final PackedWeights packedWeights;
-    private final ConcurrentHashMap<PlanKey, BlockedDirectConvolution> plans = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<Conv2dGeometry, List<BackwardDataPhase>> phases = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Conv2dGeometry, Plans> forwardPlans = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Conv2dGeometry, Plans> backwardDataPlans = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Conv2dGeometry, BlockedWeightGradient> gradientPlans = new ConcurrentHashMap<>();
 
-    private record PlanKey(BlockedProblem problem, BlockedDirectConvolution.OutputGrid grid) {
+    /**
+     * The problems one pass runs on one geometry (one, or the stride phases of backward-data, none
+     * when no tap reaches an input pixel), with the layouts of its output, blocked and NCHW: built
+     * on the first call, so that the next ones find everything by the geometry alone.
+     */
+    private record Plans(BlockedDirectConvolution[] convs, List<BackwardDataPhase> phases,
+                         ChannelBlockedLayout blockedOutput, ChannelBlockedLayout nchwOutput) {
+
+        static Plans of(BlockedDirectConvolution[] convs, List<BackwardDataPhase> phases, int channels) {
+            if (convs.length == 0) {
+                return new Plans(convs, phases, null, null);
+            }
+            BlockedDirectConvolution.OutputGrid plane = convs[0].grid();
+            int blocks = convs[0].problem().totalOutBlocks();
+            return new Plans(convs, phases,
+                    new ChannelBlockedLayout(blocks * LANES, plane.planeH(), plane.planeW(), LANES),
+                    new ChannelBlockedLayout(channels, plane.planeH(), plane.planeW(), LANES));
+        }
     }
+
+    /**
+     * Packs forward weights for the tiles of {@code g}'s plan (one object, not one a call), as a
+     * list of one problem's weights like backward-data's phases.
+     */
+    private final BiFunction<Conv2dGeometry, float[], float[][]> forwardPacker = (g, oihw) -> {
+        BlockedDirectConvolution conv = forwardPlans(g).convs()[0];
+        float[] packed = new float[BlockedWeights.length(conv.problem())];
+        BlockedWeights.forward(g, oihw, conv.staging().group(), packed);
+        return new float[][] {packed};
+    };
+
+    /** Packs the rotated, transposed weights of every stride phase of {@code g}'s backward-data. */
+    private final BiFunction<Conv2dGeometry, float[], float[][]> backwardDataPacker = (g, oihw) -> {
+        Plans plans = backwardDataPlans(g);
+        float[][] packed = new float[plans.convs().length][];
+        for (int i = 0; i < packed.length; i++) {
+            BackwardDataPhase phase = plans.phases().get(i);
+            packed[i] = new float[BlockedWeights.length(phase.problem())];
+            BlockedWeights.backwardData(g, oihw, plans.convs()[i].staging().group(), phase, packed[i]);
+        }
+        return packed;
+    };
 
     BlockedPasses(ScratchPool pool, PackedWeights packedWeights) {
         this.pool = pool;
         this.packedWeights = packedWeights;
     }
 
-    private BlockedDirectConvolution plan(BlockedProblem p, BlockedDirectConvolution.OutputGrid grid) {
-        return cached(plans, new PlanKey(p, grid), key -> new BlockedDirectConvolution(key.problem(), key.grid()));
+    private Plans forwardPlans(Conv2dGeometry g) {
+        return cached(forwardPlans, g, key -> {
+            BlockedProblem p = BlockedProblem.forward(key, LANES);
+            return Plans.of(new BlockedDirectConvolution[] {
+                new BlockedDirectConvolution(p, BlockedDirectConvolution.OutputGrid.dense(p))}, List.of(), key.k());
+        });
     }
 
-    private List<BackwardDataPhase> phases(Conv2dGeometry g) {
-        return cached(phases, g, key -> BackwardDataPhase.of(key, LANES));
+    private Plans backwardDataPlans(Conv2dGeometry g) {
+        return cached(backwardDataPlans, g, key -> {
+            List<BackwardDataPhase> phases = BackwardDataPhase.of(key, LANES);
+            return Plans.of(phases.stream().map(ph -> new BlockedDirectConvolution(ph.problem(), ph.grid()))
+                    .toArray(BlockedDirectConvolution[]::new), phases, key.c());
+        });
     }
 
+    /**
+     * The value kept for {@code key}, made by {@code make} on the first call; the map is cleared
+     * when more than {@link #PLANS} accumulate. {@code make} should capture nothing: it is then one
+     * object for the JVM's life, and a call that finds its value allocates nothing.
+     */
     static <K, V> V cached(ConcurrentHashMap<K, V> map, K key, Function<K, V> make) {
+        V kept = map.get(key);
+        if (kept != null) {
+            return kept;
+        }
         if (map.size() > PLANS) {
             map.clear();
         }
@@ -104,14 +162,9 @@ final class BlockedPasses {
      */
     void forward(Conv2dGeometry g, Tensor input, Tensor weight, Tensor bias, Tensor output, boolean inBlocked,
                  boolean outBlocked, Parallelism par) {
-        BlockedProblem problem = BlockedProblem.forward(g, LANES);
-        BlockedDirectConvolution conv = plan(problem, BlockedDirectConvolution.OutputGrid.dense(problem));
-        float[] w = packedWeights.packed(new PackedWeights.Key("blocked-forward", g, 0), weight, oihw -> {
-            float[] packed = new float[BlockedWeights.length(conv.problem())];
-            BlockedWeights.forward(g, oihw, conv.staging().group(), packed);
-            return packed;
-        });
-        float[] b = bias == null ? null : pool.array(conv.problem().totalOutBlocks() * LANES);
+        Plans plans = forwardPlans(g);
+        float[][] w = packedWeights.packed("blocked-forward", g, weight, forwardPacker);
+        float[] b = bias == null ? null : pool.array(plans.convs()[0].problem().totalOutBlocks() * LANES);
         try {
             if (b != null) {
                 Arrays.fill(b, 0f);
@@ -119,7 +172,7 @@ final class BlockedPasses {
                     b[k] = bias.getFlat(k);
                 }
             }
-            run(List.of(conv), List.of(w), g.n(), input, output, inBlocked, outBlocked, b, false, par);
+            run(plans, w, g.n(), input, output, inBlocked, outBlocked, b, false, par);
         } finally {
             if (b != null) {
                 pool.give(b);
@@ -135,28 +188,15 @@ final class BlockedPasses {
      */
     void backwardData(Conv2dGeometry g, Tensor gradOutput, Tensor weight, Tensor gradInput, Accumulation mode,
                       boolean gradOutputBlocked, boolean gradInputBlocked, Parallelism par) {
-        List<BackwardDataPhase> phases = phases(g);
-        if (phases.isEmpty()) { // no kernel tap reaches any input pixel: the gradient is zero
+        Plans plans = backwardDataPlans(g);
+        if (plans.convs().length == 0) { // no kernel tap reaches any input pixel: the gradient is zero
             if (mode == Accumulation.OVERWRITE) {
                 gradInput.fill(0f);
             }
             return;
         }
-        List<BlockedDirectConvolution> convs = new ArrayList<>(phases.size());
-        for (BackwardDataPhase phase : phases) {
-            convs.add(plan(phase.problem(), phase.grid()));
-        }
-        List<float[]> weights = packedWeights.packed(new PackedWeights.Key("blocked-backward-data", g, 0), weight,
-                oihw -> {
-                    List<float[]> packed = new ArrayList<>(phases.size());
-                    for (int i = 0; i < phases.size(); i++) {
-                        float[] w = new float[BlockedWeights.length(phases.get(i).problem())];
-                        BlockedWeights.backwardData(g, oihw, convs.get(i).staging().group(), phases.get(i), w);
-                        packed.add(w);
-                    }
-                    return List.copyOf(packed);
-                });
-        run(convs, weights, g.n(), gradOutput, gradInput, gradOutputBlocked, gradInputBlocked, null,
+        float[][] weights = packedWeights.packed("blocked-backward-data", g, weight, backwardDataPacker);
+        run(plans, weights, g.n(), gradOutput, gradInput, gradOutputBlocked, gradInputBlocked, null,
                 mode == Accumulation.ACCUMULATE, par);
     }
 
@@ -168,12 +208,12 @@ final class BlockedPasses {
      */
     void backwardWeights(Conv2dGeometry g, Tensor input, Tensor gradOutput, Tensor gradWeight, Tensor gradBias,
                          Accumulation mode, boolean inputBlocked, boolean gradOutputBlocked, Parallelism par) {
-        BlockedWeightGradient grad = new BlockedWeightGradient(g);
+        BlockedWeightGradient grad = cached(gradientPlans, g, BlockedWeightGradient::new);
         int chunks = Math.min(par.threads(), g.n());
         int blocks = grad.problem().totalOutBlocks();
         int splits = WorkSplit.channelSplits(g.n(), blocks, par.threads());
-        float[][] partials = new float[chunks][];
-        float[][] biasPartials = new float[chunks][];
+        float[][] partials = pool.table(chunks);
+        float[][] biasPartials = pool.table(chunks);
         try {
             for (int i = 0; i < chunks; i++) {
                 partials[i] = pool.array(grad.partialLength());
@@ -207,12 +247,11 @@ final class BlockedPasses {
      * pooled blocked workspace and converted into {@code out} item by item, a blocked one is
      * {@code out} itself.
      */
-    private void run(List<BlockedDirectConvolution> convs, List<float[]> weights, int batch, Tensor in, Tensor out,
+    private void run(Plans plans, float[][] weights, int batch, Tensor in, Tensor out,
                      boolean inBlocked, boolean outBlocked, float[] bias, boolean accumulate, Parallelism par) {
-        BlockedDirectConvolution first = convs.get(0);
-        BlockedDirectConvolution.OutputGrid plane = first.grid();
-        int channels = outBlocked ? first.problem().totalOutBlocks() * LANES : out.dim(1);
-        ChannelBlockedLayout layout = new ChannelBlockedLayout(channels, plane.planeH(), plane.planeW(), LANES);
+        BlockedDirectConvolution[] convs = plans.convs();
+        BlockedDirectConvolution first = convs[0];
+        ChannelBlockedLayout layout = outBlocked ? plans.blockedOutput() : plans.nchwOutput();
         int blocks = layout.blocks();
         MemorySegment workspace = outBlocked ? null : pool.segment(layout.itemBytes() * batch);
         MemorySegment blocked = outBlocked ? out.segment() : workspace;
@@ -232,8 +271,8 @@ final class BlockedPasses {
                 }
                 float[] staged = inBlocked ? first.staging().stageBlocked(in.segment(), in.byteOffset(), n)
                         : first.staging().stageNchw(in.segment(), in.byteOffset(), n);
-                for (int i = 0; i < convs.size(); i++) {
-                    convs.get(i).run(staged, blocked, offset, weights.get(i), n, kb0, kb1);
+                for (int i = 0; i < convs.length; i++) {
+                    convs[i].run(staged, blocked, offset, weights[i], n, kb0, kb1);
                 }
                 if (!outBlocked) {
                     for (int kb = kb0; kb < kb1; kb++) {

@@ -33,6 +33,8 @@ final class BlockedStaging {
     private final int lanes;
     private final int slot;
     private final int group;
+    /** The NCHW source's channels in blocks, as {@link #stageNchw} reads them. */
+    private final ChannelBlockedLayout layout;
 
     /** Staging for a convolution's input (the thread's first array); {@code lanes} must be the species' lanes. */
     BlockedStaging(int channels, int height, int width, int strideW, int lanes) {
@@ -60,6 +62,7 @@ final class BlockedStaging {
         this.phaseLength = Math.ceilDiv(width, strideW);
         this.lanes = lanes;
         this.group = group;
+        this.layout = new ChannelBlockedLayout(channels, height, width, lanes);
         if (Math.ceilDiv(channels, lanes) % group != 0) {
             throw new IllegalArgumentException("blocks " + Math.ceilDiv(channels, lanes) + " must be a multiple of group "
                     + group);
@@ -107,7 +110,6 @@ final class BlockedStaging {
      */
     float[] stageNchw(MemorySegment src, long srcOffset, int n) {
         float[] staged = ensure(ARRAYS.get(), slot, (int) itemFloats());
-        ChannelBlockedLayout layout = new ChannelBlockedLayout(channels, height, width, lanes);
         for (int cb = 0; cb < layout.blocks(); cb++) {
             for (int h = 0; h < height; h++) {
                 BlockedConversion.stagedRow(layout, src, srcOffset, n, cb, h, staged,

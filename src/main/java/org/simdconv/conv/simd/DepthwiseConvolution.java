@@ -181,7 +181,7 @@ final class DepthwiseConvolution {
             }
             return;
         }
-        float[][] weights = new float[phases.size()][];
+        float[][] weights = pool.table(phases.size());
         ChannelBlockedLayout dy = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
         Planes dx = planes(gradInput, g.c(), g.h(), g.w(), blockedTensors);
         // Every pixel lies in one phase; when some phase has no taps, its pixels must be zeroed first.
@@ -215,11 +215,7 @@ final class DepthwiseConvolution {
                 dx.store(n, cb);
             });
         } finally {
-            for (float[] w : weights) {
-                if (w != null) {
-                    pool.give(w);
-                }
-            }
+            pool.giveAll(weights);
             dx.release();
             pool.give(zero);
         }
@@ -262,7 +258,7 @@ final class DepthwiseConvolution {
         int chunks = byBlock ? 1 : Math.min(CHUNKS_PER_THREAD * par.threads(), g.n());
         int splits = byBlock ? blocks : WorkSplit.channelSplits(g.n(), blocks, par.threads());
         DepthwiseWeightGradient rectangles = BlockedPasses.cached(gradientPlans, g, DepthwiseWeightGradient::new);
-        float[][] partials = new float[chunks][];
+        float[][] partials = pool.table(chunks);
         ChannelBlockedLayout x = new ChannelBlockedLayout(g.c(), g.h(), g.w(), LANES);
         ChannelBlockedLayout dy = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
         try {

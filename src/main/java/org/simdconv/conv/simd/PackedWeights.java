@@ -2,7 +2,8 @@ package org.simdconv.conv.simd;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
+import java.util.function.BiFunction;
+import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.tensor.Tensor;
 
 /**
@@ -22,36 +23,37 @@ import org.simdconv.tensor.Tensor;
  */
 final class PackedWeights {
 
-    /** What an entry was packed for: the kernel's packing, its geometry, and a detail (a stride phase). */
-    record Key(String packing, Object problem, int detail) {
-    }
-
     private record Entry(MemorySegment oihw, Object packed) {
     }
 
-    private final ConcurrentHashMap<Key, Entry> entries = new ConcurrentHashMap<>();
+    /** Per geometry, per packing: looked up by objects the call already has, so a lookup allocates nothing. */
+    private final ConcurrentHashMap<Conv2dGeometry, ConcurrentHashMap<String, Entry>> entries =
+            new ConcurrentHashMap<>();
 
     /**
-     * The packed form of {@code weight} for {@code key}: the one kept when the weights are the ones
-     * it was packed from, bit for bit; else {@code pack} applied to a copy of the OIHW weights
-     * (which it must not modify), kept for the next call. Every {@code key} is packed by one
-     * {@code pack} of one result type.
+     * The packed form of {@code weight} for {@code packing} (a kernel's name for its weight order)
+     * on geometry {@code g}: the one kept when the weights are the ones it was packed from, bit for
+     * bit; else {@code pack} applied to {@code g} and a copy of the OIHW weights (which it must not
+     * modify), kept for the next call. Every {@code packing} has one {@code pack} of one result type;
+     * {@code pack} should capture nothing (it is then one object for the JVM's life, not one a call).
      */
     @SuppressWarnings("unchecked")
-    <T> T packed(Key key, Tensor weight, Function<float[], T> pack) {
+    <T> T packed(String packing, Conv2dGeometry g, Tensor weight, BiFunction<Conv2dGeometry, float[], T> pack) {
         long bytes = weight.elementCount() * Float.BYTES;
-        Entry entry = entries.get(key);
+        ConcurrentHashMap<String, Entry> ofGeometry = entries.get(g);
+        Entry entry = ofGeometry == null ? null : ofGeometry.get(packing);
         if (entry != null && entry.oihw().byteSize() == bytes && MemorySegment.mismatch(weight.segment(),
                 weight.byteOffset(), weight.byteOffset() + bytes, entry.oihw(), 0, bytes) == -1) {
             return (T) entry.packed();
         }
         float[] oihw = new float[(int) weight.elementCount()];
         MemorySegment.copy(weight.segment(), Tensor.FLOAT, weight.byteOffset(), oihw, 0, oihw.length);
-        T packed = pack.apply(oihw);
+        T packed = pack.apply(g, oihw);
         if (entries.size() > BlockedPasses.PLANS) {
             entries.clear();
         }
-        entries.put(key, new Entry(MemorySegment.ofArray(oihw), packed));
+        entries.computeIfAbsent(g, key -> new ConcurrentHashMap<>()).put(packing, new Entry(MemorySegment.ofArray(oihw),
+                packed));
         return packed;
     }
 }

@@ -4,6 +4,7 @@ import static org.simdconv.conv.simd.BlockedTiles.LANES;
 import static org.simdconv.conv.simd.PlainInputTiles.PIXELS;
 
 import java.lang.foreign.MemorySegment;
+import java.util.function.BiFunction;
 import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.tensor.ChannelBlockedLayout;
@@ -50,6 +51,13 @@ final class PlainInputConvolution {
     private final TapList[][] tapLists;
     private final int[] rowClass;
     private final int[] columnClass;
+    private final ChannelBlockedLayout outputLayout;
+    /** Packs OIHW weights for this plan ({@link #packWeights}); one object per plan, not one a call. */
+    private final BiFunction<Conv2dGeometry, float[], float[]> packer = (geometry, oihw) -> {
+        float[] packed = new float[weightLength()];
+        packWeights(oihw, packed);
+        return packed;
+    };
     /** One past the interior columns that the row tiles cover. */
     private final int rowTilesEnd;
 
@@ -61,6 +69,7 @@ final class PlainInputConvolution {
         this.g = g;
         this.p = BlockedProblem.forward(g, LANES);
         this.staging = new PlainStaging(g.c(), g.h(), g.w(), g.strideW());
+        this.outputLayout = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
         this.rowFloats = staging.rowFloats();
         this.taps = g.c() * g.r() * g.s();
         this.blocks = Math.ceilDiv(g.k(), LANES);
@@ -106,13 +115,9 @@ final class PlainInputConvolution {
      */
     void forward(Tensor input, Tensor weight, Tensor bias, Tensor output, boolean outBlocked, Parallelism par,
                  ScratchPool pool, PackedWeights packedWeights) {
-        float[] w = packedWeights.packed(new PackedWeights.Key("plain-input-forward", g, 0), weight, oihw -> {
-            float[] packed = new float[weightLength()];
-            packWeights(oihw, packed);
-            return packed;
-        });
+        float[] w = packedWeights.packed("plain-input-forward", g, weight, packer);
         float[] b = pool.array(blocks * LANES);
-        ChannelBlockedLayout layout = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
+        ChannelBlockedLayout layout = outputLayout;
         try {
             java.util.Arrays.fill(b, 0, blocks * LANES, 0f);
             for (int k = 0; bias != null && k < g.k(); k++) {

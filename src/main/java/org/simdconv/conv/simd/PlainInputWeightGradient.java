@@ -88,7 +88,7 @@ final class PlainInputWeightGradient {
         int chunks = Math.min(par.threads(), g.n());
         int groups = Math.ceilDiv(taps, PlainWeightGradientTiles.TAPS);
         int splits = WorkSplit.channelSplits(g.n(), groups, par.threads());
-        float[][] partials = new float[chunks][], biasPartials = new float[chunks][];
+        float[][] partials = pool.table(chunks), biasPartials = pool.table(chunks);
         MemorySegment workspace = gradBlocked ? null : pool.segment(layout.itemBytes() * g.n());
         MemorySegment dy = gradBlocked ? gradOutput.segment() : workspace;
         long dyBase = gradBlocked ? gradOutput.byteOffset() : 0;

@@ -81,12 +81,12 @@ final class PointwiseConvolution {
                 Arrays.fill(b, 0, g.k(), 0f);
             }
             if (blocked) {
-                float[] w = packedWeights.packed(new PackedWeights.Key("pointwise-forward-blocked", g, 0), weight,
-                        oihw -> blockedForwardWeights(oihw, g.k(), g.c()));
+                float[] w = packedWeights.packed("pointwise-forward-blocked", g, weight,
+                        (geometry, oihw) -> blockedForwardWeights(oihw, geometry.k(), geometry.c()));
                 products(g, g.c(), g.k(), input, output, w, g.c() * LANES, LANES, b, false, par);
             } else {
-                float[] a = packedWeights.packed(new PackedWeights.Key("pointwise-forward-nchw", g, 0), weight,
-                        oihw -> nchwWeights(oihw, g.k(), g.c(), false));
+                float[] a = packedWeights.packed("pointwise-forward-nchw", g, weight,
+                        (geometry, oihw) -> nchwWeights(oihw, geometry.k(), geometry.c(), false));
                 products(g, g.c(), g.k(), input, output, a, b, false, par);
             }
         } finally {
@@ -107,12 +107,12 @@ final class PointwiseConvolution {
         try {
             Arrays.fill(zeros, 0, g.c(), 0f);
             if (blocked) {
-                float[] w = packedWeights.packed(new PackedWeights.Key("pointwise-backward-data-blocked", g, 0), weight,
-                        oihw -> oihw);
+                float[] w = packedWeights.packed("pointwise-backward-data-blocked", g, weight,
+                        (geometry, oihw) -> oihw);
                 products(g, g.k(), g.c(), gradOutput, gradInput, w, LANES, g.c(), zeros, accumulate, par);
             } else {
-                float[] a = packedWeights.packed(new PackedWeights.Key("pointwise-backward-data-nchw", g, 0), weight,
-                        oihw -> nchwWeights(oihw, g.k(), g.c(), true));
+                float[] a = packedWeights.packed("pointwise-backward-data-nchw", g, weight,
+                        (geometry, oihw) -> nchwWeights(oihw, geometry.k(), geometry.c(), true));
                 products(g, g.k(), g.c(), gradOutput, gradInput, a, zeros, accumulate, par);
             }
         } finally {
@@ -225,10 +225,10 @@ final class PointwiseConvolution {
         // Without accumulation every tile starts from the same six pixels of start values per block.
         float[] startTiles = accumulate ? null : pool.array(outBlocks * tileBlock);
         try {
+            // Array copies, not a vector: this loop runs once a call, and C2 boxed the vector here.
             for (int ob = 0; ob < outBlocks && !accumulate; ob++) {
-                FloatVector v = FloatVector.fromArray(SPECIES, start, ob * LANES);
                 for (int q = 0; q < PIXELS; q++) {
-                    v.intoArray(startTiles, ob * tileBlock + q * LANES);
+                    System.arraycopy(start, ob * LANES, startTiles, ob * tileBlock + q * LANES, LANES);
                 }
             }
             par.forEach(g.n() * chunks, task -> {
@@ -317,8 +317,8 @@ final class PointwiseConvolution {
         int quads = k / BLOCKS;
         int chunks = Math.min(par.threads(), g.n());
         int splits = WorkSplit.channelSplits(g.n(), quads, par.threads());
-        float[][] partials = new float[chunks][];
-        float[][] biasPartials = new float[chunks][];
+        float[][] partials = pool.table(chunks);
+        float[][] biasPartials = pool.table(chunks);
         try {
             for (int i = 0; i < chunks; i++) {
                 partials[i] = pool.array(k * c + FALSE_SHARING_PAD);

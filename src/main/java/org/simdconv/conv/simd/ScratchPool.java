@@ -25,6 +25,7 @@ final class ScratchPool {
     // never takes the large array a later request of the same call needs.
     private final AtomicReferenceArray<MemorySegment> segments = new AtomicReferenceArray<>(LIMIT);
     private final AtomicReferenceArray<float[]> arrays = new AtomicReferenceArray<>(LIMIT);
+    private final AtomicReferenceArray<float[][]> tables = new AtomicReferenceArray<>(LIMIT);
 
     /** A segment of at least {@code bytes} bytes, aligned to {@link Tensor#ALIGNMENT}, contents undefined. */
     MemorySegment segment(long bytes) {
@@ -106,11 +107,34 @@ final class ScratchPool {
         }
     }
 
-    /** Gives back every array of {@code taken} that is not null (those a failed call never took). */
+    /**
+     * An array of {@code count} null slots for arrays of this pool (the per-task partial gradients of
+     * a call), given back with {@link #giveAll}.
+     */
+    float[][] table(int count) {
+        for (int i = 0; i < LIMIT; i++) {
+            float[][] t = tables.get(i);
+            if (t != null && t.length == count && tables.compareAndSet(i, t, null)) {
+                return t;
+            }
+        }
+        return new float[count][];
+    }
+
+    /**
+     * Gives back every array of {@code taken} that is not null (those a failed call never took), then
+     * the emptied table itself.
+     */
     void giveAll(float[][] taken) {
-        for (float[] a : taken) {
-            if (a != null) {
-                give(a);
+        for (int i = 0; i < taken.length; i++) {
+            if (taken[i] != null) {
+                give(taken[i]);
+                taken[i] = null;
+            }
+        }
+        for (int i = 0; i < LIMIT; i++) {
+            if (tables.get(i) == null && tables.compareAndSet(i, null, taken)) {
+                return;
             }
         }
     }

@@ -369,17 +369,47 @@ public final class VectorConv2d implements Conv2dKernels {
             plainInputPlan(g).forward(input, weight, bias, output, false, par, pool, packedWeights);
             return;
         }
-        int perChannel = g.channelsPerGroup() * g.r() * g.s();
         if (kernel == Kernel.FLAT_PLANE) {
             FlatPlaneConvolution flat = flatPlan(g, WorkSplit.channelSplits(g.n(), g.k(), par.threads()));
             float[] weights = interleaved(g, weight);
-            float[] biases = bias == null ? null : bias.toArray();
-            int splits = flat.splits();
-            par.forEach(g.n() * splits, task -> flat.forward(input, weights, biases, output, task / splits, task % splits));
+            float[] biases = biases(bias);
+            try {
+                int splits = flat.splits();
+                par.forEach(g.n() * splits,
+                        task -> flat.forward(input, weights, biases, output, task / splits, task % splits));
+            } finally {
+                giveBiases(biases);
+            }
             return;
         }
-        float[] weights = interleaved(g, weight);
-        float[] biases = bias == null ? null : bias.toArray();
+        float[] biases = biases(bias);
+        try {
+            rowsForward(g, input, interleaved(g, weight), biases, output, par);
+        } finally {
+            giveBiases(biases);
+        }
+    }
+
+    /** The bias in a pooled array (its first {@code K} floats), or null without one. */
+    private float[] biases(Tensor bias) {
+        if (bias == null) {
+            return null;
+        }
+        float[] b = pool.array((int) bias.elementCount());
+        MemorySegment.copy(bias.segment(), Tensor.FLOAT, bias.byteOffset(), b, 0, (int) bias.elementCount());
+        return b;
+    }
+
+    private void giveBiases(float[] b) {
+        if (b != null) {
+            pool.give(b);
+        }
+    }
+
+    /** Forward on the row kernels: each task packs its input planes, then runs output rows of four channels. */
+    private void rowsForward(Conv2dGeometry g, Tensor input, float[] weights, float[] biases, Tensor output,
+                             Parallelism par) {
+        int perChannel = g.channelsPerGroup() * g.r() * g.s();
         RowPlan plan = rowPlan(g);
         PackedPlanes layout = plan.forwardLayout;
         int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
@@ -438,17 +468,17 @@ public final class VectorConv2d implements Conv2dKernels {
         int splits = WorkSplit.channelSplits(g.n(), g.c(), par.threads());
         boolean accumulate = mode == Accumulation.ACCUMULATE;
         if (kernel == Kernel.ROW_DIRECT_STRIDE_PHASES) {
-            StridedBackwardData strided = packedWeights.packed(new PackedWeights.Key("row-stride-phases", g, 0), weight,
-                    oihw -> new StridedBackwardData(g, oihw));
+            StridedBackwardData strided = packedWeights.packed("row-stride-phases", g, weight,
+                    StridedBackwardData::new);
             FourChannelBlocks.ChannelTiles[] sliceTiles = rowPlan(g).inputTiles(splits);
             par.forEach(g.n() * splits, task -> strided.run(task / splits,
                     WorkSplit.start(g.c(), splits, task % splits), WorkSplit.start(g.c(), splits, task % splits + 1),
                     sliceTiles[task % splits], gradOutput, gradInput, accumulate));
             return;
         }
-        float[] rotated = packedWeights.packed(new PackedWeights.Key("row-rotated-interleaved", g, 0), weight,
-                oihw -> FourChannelBlocks.interleave(rotatedTransposed(g, oihw), g.c(), g.channelsPerGroup(),
-                        perChannel));
+        float[] rotated = packedWeights.packed("row-rotated-interleaved", g, weight,
+                (geometry, oihw) -> FourChannelBlocks.interleave(rotatedTransposed(geometry, oihw), geometry.c(),
+                        geometry.channelsPerGroup(), geometry.filtersPerGroup() * geometry.r() * geometry.s()));
         RowPlan plan = rowPlan(g);
         PackedPlanes layout = plan.backwardLayout;
         FourChannelBlocks.ChannelTiles[] sliceTiles = plan.inputTiles(splits);
@@ -510,7 +540,7 @@ public final class VectorConv2d implements Conv2dKernels {
         int chunks = Math.min(par.threads(), g.n());
         int splits = WorkSplit.channelSplits(g.n(), g.k(), par.threads());
         FlatPlaneConvolution flat = kernel == Kernel.FLAT_PLANE ? flatPlan(g, splits) : null;
-        float[][] partials = new float[chunks][], biasPartials = new float[chunks][];
+        float[][] partials = pool.table(chunks), biasPartials = pool.table(chunks);
         try {
             for (int i = 0; i < chunks; i++) {
                 // Padded past their ends: two threads' partials of a small layer would otherwise share
@@ -543,9 +573,9 @@ public final class VectorConv2d implements Conv2dKernels {
      * kernels read them ({@link FourChannelBlocks#interleave}), packed once while unchanged.
      */
     private float[] interleaved(Conv2dGeometry g, Tensor weight) {
-        int perChannel = g.channelsPerGroup() * g.r() * g.s();
-        return packedWeights.packed(new PackedWeights.Key("four-filters-interleaved", g, 0), weight,
-                oihw -> FourChannelBlocks.interleave(oihw, g.k(), g.filtersPerGroup(), perChannel));
+        return packedWeights.packed("four-filters-interleaved", g, weight, (geometry, oihw) -> FourChannelBlocks
+                .interleave(oihw, geometry.k(), geometry.filtersPerGroup(),
+                        geometry.channelsPerGroup() * geometry.r() * geometry.s()));
     }
 
     private PlainInputConvolution plainInputPlan(Conv2dGeometry g) {
@@ -554,9 +584,6 @@ public final class VectorConv2d implements Conv2dKernels {
 
     private PlainInputWeightGradient plainWeightGradientPlan(Conv2dGeometry g) {
         return BlockedPasses.cached(plainWeightGradientPlans, g, PlainInputWeightGradient::new);
-    }
-
-    private record FlatKey(Conv2dGeometry g, int splits) {
     }
 
     /**
@@ -571,6 +598,7 @@ public final class VectorConv2d implements Conv2dKernels {
         private final Conv2dGeometry g;
         private final ConcurrentHashMap<Integer, FourChannelBlocks.ChannelTiles[]> outputTiles = new ConcurrentHashMap<>();
         private final ConcurrentHashMap<Integer, FourChannelBlocks.ChannelTiles[]> inputTiles = new ConcurrentHashMap<>();
+        private final ConcurrentHashMap<Integer, FlatPlaneConvolution> flatPlans = new ConcurrentHashMap<>();
 
         RowPlan(Conv2dGeometry g) {
             this.g = g;
@@ -593,6 +621,12 @@ public final class VectorConv2d implements Conv2dKernels {
             return tiles != null ? tiles : inputTiles.computeIfAbsent(splits,
                     n -> FourChannelBlocks.ofSplits(g.c(), n, g.channelsPerGroup()));
         }
+
+        /** The flat-plane plan for {@code splits} slices of output channels. */
+        FlatPlaneConvolution flat(int splits) {
+            FlatPlaneConvolution plan = flatPlans.get(splits);
+            return plan != null ? plan : flatPlans.computeIfAbsent(splits, n -> new FlatPlaneConvolution(g, n));
+        }
     }
 
     private final ConcurrentHashMap<Conv2dGeometry, RowPlan> rowPlans = new ConcurrentHashMap<>();
@@ -601,11 +635,9 @@ public final class VectorConv2d implements Conv2dKernels {
         return BlockedPasses.cached(rowPlans, g, RowPlan::new);
     }
 
-    private final ConcurrentHashMap<FlatKey, FlatPlaneConvolution> flatPlans = new ConcurrentHashMap<>();
-
     /** The flat-plane plan of {@code g} for {@code splits} slices of output channels, kept per problem. */
     private FlatPlaneConvolution flatPlan(Conv2dGeometry g, int splits) {
-        return BlockedPasses.cached(flatPlans, new FlatKey(g, splits), key -> new FlatPlaneConvolution(key.g(), key.splits()));
+        return rowPlan(g).flat(splits);
     }
 
     /** A pooled array whose first {@code length} floats are zero. */
