@@ -42,6 +42,17 @@ final class DepthwiseConvolution {
     private final ConcurrentHashMap<Conv2dGeometry, DepthwisePlane> forwardPlans = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Conv2dGeometry, List<Phase>> backwardPlans = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Conv2dGeometry, DepthwiseWeightGradient> gradientPlans = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Conv2dGeometry, Layouts> layouts = new ConcurrentHashMap<>();
+
+    /** The blocked layouts of a geometry's input and output planes, kept so that a call makes none. */
+    private record Layouts(ChannelBlockedLayout input, ChannelBlockedLayout output) {
+    }
+
+    private Layouts layouts(Conv2dGeometry g) {
+        return BlockedPasses.cached(layouts, g, key -> new Layouts(
+                new ChannelBlockedLayout(key.c(), key.h(), key.w(), LANES),
+                new ChannelBlockedLayout(key.k(), key.outH(), key.outW(), LANES)));
+    }
 
     /** One stride phase of backward-data with the kernel taps it uses. */
     private record Phase(DepthwisePlane plane, int[] rows, int[] columns) {
@@ -136,8 +147,8 @@ final class DepthwiseConvolution {
         }
         float[] w = pool.array(blocks * taps * LANES);
         MemorySegment b = pool.segment((long) blocks * LANES * Float.BYTES);
-        ChannelBlockedLayout x = new ChannelBlockedLayout(g.c(), g.h(), g.w(), LANES);
-        Planes y = planes(output, g.k(), g.outH(), g.outW(), blockedTensors);
+        ChannelBlockedLayout x = layouts(g).input();
+        Planes y = planes(output, layouts(g).output(), blockedTensors);
         try {
             pack(weight, g.c(), taps, null, null, w);
             b.fill((byte) 0);
@@ -182,8 +193,8 @@ final class DepthwiseConvolution {
             return;
         }
         float[][] weights = pool.table(phases.size());
-        ChannelBlockedLayout dy = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
-        Planes dx = planes(gradInput, g.c(), g.h(), g.w(), blockedTensors);
+        ChannelBlockedLayout dy = layouts(g).output();
+        Planes dx = planes(gradInput, layouts(g).input(), blockedTensors);
         // Every pixel lies in one phase; when some phase has no taps, its pixels must be zeroed first.
         boolean everyPixelInAPhase = phases.size() == Math.min(g.strideH(), g.h()) * Math.min(g.strideW(), g.w());
         MemorySegment zero = pool.segment(DepthwiseTiles.PIXEL_BYTES);
@@ -259,8 +270,8 @@ final class DepthwiseConvolution {
         int splits = byBlock ? blocks : WorkSplit.channelSplits(g.n(), blocks, par.threads());
         DepthwiseWeightGradient rectangles = BlockedPasses.cached(gradientPlans, g, DepthwiseWeightGradient::new);
         float[][] partials = pool.table(chunks);
-        ChannelBlockedLayout x = new ChannelBlockedLayout(g.c(), g.h(), g.w(), LANES);
-        ChannelBlockedLayout dy = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
+        ChannelBlockedLayout x = layouts(g).input();
+        ChannelBlockedLayout dy = layouts(g).output();
         try {
             for (int i = 0; i < chunks; i++) {
                 partials[i] = pool.array(blocks * perBlock + FALSE_SHARING_PAD);
@@ -342,10 +353,10 @@ final class DepthwiseConvolution {
         out.asSlice(at, pixels * PIXEL_BYTES).fill((byte) 0);
     }
 
-    private Planes planes(Tensor t, int channels, int h, int w, boolean blocked) {
-        ChannelBlockedLayout layout = new ChannelBlockedLayout(channels, h, w, LANES);
-        return blocked ? new Planes(null, t.segment(), t.byteOffset(), layout, h * w)
-                : new Planes(t, pool.segment(layout.itemBytes() * t.dim(0)), 0, layout, h * w);
+    private Planes planes(Tensor t, ChannelBlockedLayout layout, boolean blocked) {
+        int pixels = layout.height() * layout.width();
+        return blocked ? new Planes(null, t.segment(), t.byteOffset(), layout, pixels)
+                : new Planes(t, pool.segment(layout.itemBytes() * t.dim(0)), 0, layout, pixels);
     }
 
     /**
