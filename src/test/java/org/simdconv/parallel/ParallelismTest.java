@@ -127,10 +127,10 @@ class ParallelismTest {
     void callsAroundTheHelpersLingerRunEveryTaskOnce() {
         try (ForkJoinPool pool = new ForkJoinPool(2)) {
             Parallelism par = Parallelism.on(pool);
-            Set<Thread> threads = ConcurrentHashMap.newKeySet();
             for (int call = 0; call < 2000; call++) {
                 int tasks = 2 + call % 5;
                 AtomicIntegerArray runs = new AtomicIntegerArray(tasks);
+                Set<Thread> threads = ConcurrentHashMap.newKeySet();
                 par.forEach(tasks, i -> {
                     runs.incrementAndGet(i);
                     threads.add(Thread.currentThread());
@@ -138,12 +138,12 @@ class ParallelismTest {
                 for (int i = 0; i < tasks; i++) {
                     assertEquals(1, runs.get(i), "call " + call + ", task " + i);
                 }
+                assertTrue(threads.size() <= 2, "call " + call + " ran on " + threads.size() + " threads");
                 long gap = (call % 7) * 150_000L, until = System.nanoTime() + gap; // 0 to 0.9 ms
                 while (System.nanoTime() - until < 0) {
                     Thread.onSpinWait();
                 }
             }
-            assertTrue(threads.size() <= 2, "ran on " + threads.size() + " threads");
         }
     }
 

@@ -52,15 +52,49 @@ final class BlockedConversion {
      * {@code blocked} ({@code toBlocked}), or back: item and block at a time on the pool's threads.
      */
     static void convert(Tensor nchw, MemorySegment blocked, long blockedOffset, boolean toBlocked, Parallelism par) {
-        ChannelBlockedLayout layout = new ChannelBlockedLayout(nchw.dim(1), nchw.dim(2), nchw.dim(3), LANES);
-        int blocks = layout.blocks();
-        par.forEach(nchw.dim(0) * blocks, t -> {
+        try (Conversion task = CONVERSIONS.take()) {
+            task.nchw = nchw;
+            task.blocked = blocked;
+            task.blockedOffset = blockedOffset;
+            task.toBlocked = toBlocked;
+            task.layout = task.layoutOf(nchw);
+            par.forEach(nchw.dim(0) * task.layout.blocks(), task);
+        }
+    }
+
+    private static final CallTask.PerThread<Conversion> CONVERSIONS = new CallTask.PerThread<>(Conversion::new);
+
+    /** A whole tensor's conversion: a task is (item, block). */
+    private static final class Conversion extends CallTask {
+        Tensor nchw;
+        MemorySegment blocked;
+        long blockedOffset;
+        boolean toBlocked;
+        /** Kept from call to call while the shape stays (it holds only sizes). */
+        ChannelBlockedLayout layout;
+
+        ChannelBlockedLayout layoutOf(Tensor t) {
+            boolean same = layout != null && layout.channels() == t.dim(1) && layout.height() == t.dim(2)
+                    && layout.width() == t.dim(3);
+            return same ? layout : new ChannelBlockedLayout(t.dim(1), t.dim(2), t.dim(3), LANES);
+        }
+
+        @Override
+        public void accept(int t) {
+            int blocks = layout.blocks();
             if (toBlocked) {
-                toBlocked(layout, nchw.segment(), nchw.byteOffset(), blocked, blockedOffset, t / blocks, t % blocks);
+                BlockedConversion.toBlocked(layout, nchw.segment(), nchw.byteOffset(), blocked, blockedOffset,
+                        t / blocks, t % blocks);
             } else {
                 toNchw(layout, blocked, blockedOffset, nchw.segment(), nchw.byteOffset(), t / blocks, t % blocks);
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            nchw = null;
+            blocked = null;
+        }
     }
 
     /** Block {@code cb} of NCHW item {@code n} of {@code src} into the blocked tensor {@code dst}; offsets in bytes. */

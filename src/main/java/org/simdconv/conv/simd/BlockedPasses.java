@@ -219,23 +219,69 @@ final class BlockedPasses {
                 partials[i] = pool.array(grad.partialLength());
                 biasPartials[i] = pool.array(blocks * LANES);
             }
-            par.forEach(chunks * splits, task -> {
-                int chunk = task / splits;
-                int n0 = WorkSplit.start(g.n(), chunks, chunk), n1 = WorkSplit.start(g.n(), chunks, chunk + 1);
-                int kb0 = WorkSplit.start(blocks, splits, task % splits);
-                int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
-                grad.clear(partials[chunk], biasPartials[chunk], kb0, kb1); // each task its own blocks, in parallel
-                for (int n = n0; n < n1; n++) {
-                    grad.accumulate(input, gradOutput, inputBlocked, gradOutputBlocked, n, kb0, kb1, partials[chunk],
-                            gradBias == null ? null : biasPartials[chunk]);
-                }
-            });
+            try (WeightGradient task = weightGradientTasks.take()) {
+                task.g = g;
+                task.chunks = chunks;
+                task.splits = splits;
+                task.blocks = blocks;
+                task.grad = grad;
+                task.input = input;
+                task.gradOutput = gradOutput;
+                task.gradBias = gradBias;
+                task.inputBlocked = inputBlocked;
+                task.gradOutputBlocked = gradOutputBlocked;
+                task.partials = partials;
+                task.biasPartials = biasPartials;
+                par.forEach(chunks * splits, task);
+            }
             float[] scratch = pool.array((int) gradWeight.elementCount());
             grad.unpack(partials, biasPartials, chunks, gradWeight, gradBias, mode, scratch, par);
             pool.give(scratch);
         } finally {
             pool.giveAll(partials);
             pool.giveAll(biasPartials);
+        }
+    }
+
+    private final CallTask.PerThread<WeightGradient> weightGradientTasks = new CallTask.PerThread<>(WeightGradient::new);
+
+    /** Backward-weights: a task is (chunk of items, range of output blocks), summing into the chunk's partial. */
+    private final class WeightGradient extends CallTask {
+        Conv2dGeometry g;
+        int chunks;
+        int splits;
+        int blocks;
+        BlockedWeightGradient grad;
+        Tensor input;
+        Tensor gradOutput;
+        Tensor gradBias;
+        boolean inputBlocked;
+        boolean gradOutputBlocked;
+        float[][] partials;
+        float[][] biasPartials;
+
+        @Override
+        public void accept(int task) {
+            int chunk = task / splits;
+            int n0 = WorkSplit.start(g.n(), chunks, chunk), n1 = WorkSplit.start(g.n(), chunks, chunk + 1);
+            int kb0 = WorkSplit.start(blocks, splits, task % splits);
+            int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
+            grad.clear(partials[chunk], biasPartials[chunk], kb0, kb1); // each task its own blocks, in parallel
+            for (int n = n0; n < n1; n++) {
+                grad.accumulate(input, gradOutput, inputBlocked, gradOutputBlocked, n, kb0, kb1, partials[chunk],
+                        gradBias == null ? null : biasPartials[chunk]);
+            }
+        }
+
+        @Override
+        void clear() {
+            g = null;
+            grad = null;
+            input = null;
+            gradOutput = null;
+            gradBias = null;
+            partials = null;
+            biasPartials = null;
         }
     }
 
@@ -258,32 +304,83 @@ final class BlockedPasses {
         long offset = outBlocked ? out.byteOffset() : 0;
         try {
             int splits = WorkSplit.channelSplits(batch, blocks, par.threads());
-            par.forEach(batch * splits, task -> {
-                int n = task / splits;
-                int kb0 = WorkSplit.start(blocks, splits, task % splits);
-                int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
-                if (!accumulate) {
-                    first.fill(blocked, offset, n, kb0, kb1, bias);
-                } else if (!outBlocked) {
-                    for (int kb = kb0; kb < kb1; kb++) {
-                        BlockedConversion.toBlocked(layout, out.segment(), out.byteOffset(), blocked, offset, n, kb);
-                    }
-                }
-                float[] staged = inBlocked ? first.staging().stageBlocked(in.segment(), in.byteOffset(), n)
-                        : first.staging().stageNchw(in.segment(), in.byteOffset(), n);
-                for (int i = 0; i < convs.length; i++) {
-                    convs[i].run(staged, blocked, offset, weights[i], n, kb0, kb1);
-                }
-                if (!outBlocked) {
-                    for (int kb = kb0; kb < kb1; kb++) {
-                        BlockedConversion.toNchw(layout, blocked, offset, out.segment(), out.byteOffset(), n, kb);
-                    }
-                }
-            });
+            try (Items task = itemsTasks.take()) {
+                task.splits = splits;
+                task.blocks = blocks;
+                task.first = first;
+                task.convs = convs;
+                task.weights = weights;
+                task.layout = layout;
+                task.in = in;
+                task.out = out;
+                task.blocked = blocked;
+                task.offset = offset;
+                task.bias = bias;
+                task.inBlocked = inBlocked;
+                task.outBlocked = outBlocked;
+                task.accumulate = accumulate;
+                par.forEach(batch * splits, task);
+            }
         } finally {
             if (workspace != null) {
                 pool.give(workspace);
             }
+        }
+    }
+
+    private final CallTask.PerThread<Items> itemsTasks = new CallTask.PerThread<>(Items::new);
+
+    /** Forward or backward-data: a task is (item, range of output blocks): stage the item, run every problem. */
+    private final class Items extends CallTask {
+        int splits;
+        int blocks;
+        BlockedDirectConvolution first;
+        BlockedDirectConvolution[] convs;
+        float[][] weights;
+        ChannelBlockedLayout layout;
+        Tensor in;
+        Tensor out;
+        MemorySegment blocked;
+        long offset;
+        float[] bias;
+        boolean inBlocked;
+        boolean outBlocked;
+        boolean accumulate;
+
+        @Override
+        public void accept(int task) {
+            int n = task / splits;
+            int kb0 = WorkSplit.start(blocks, splits, task % splits);
+            int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
+            if (!accumulate) {
+                first.fill(blocked, offset, n, kb0, kb1, bias);
+            } else if (!outBlocked) {
+                for (int kb = kb0; kb < kb1; kb++) {
+                    BlockedConversion.toBlocked(layout, out.segment(), out.byteOffset(), blocked, offset, n, kb);
+                }
+            }
+            float[] staged = inBlocked ? first.staging().stageBlocked(in.segment(), in.byteOffset(), n)
+                    : first.staging().stageNchw(in.segment(), in.byteOffset(), n);
+            for (int i = 0; i < convs.length; i++) {
+                convs[i].run(staged, blocked, offset, weights[i], n, kb0, kb1);
+            }
+            if (!outBlocked) {
+                for (int kb = kb0; kb < kb1; kb++) {
+                    BlockedConversion.toNchw(layout, blocked, offset, out.segment(), out.byteOffset(), n, kb);
+                }
+            }
+        }
+
+        @Override
+        void clear() {
+            first = null;
+            convs = null;
+            weights = null;
+            layout = null;
+            in = null;
+            out = null;
+            blocked = null;
+            bias = null;
         }
     }
 }

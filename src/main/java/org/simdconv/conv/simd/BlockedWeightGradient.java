@@ -172,7 +172,14 @@ final class BlockedWeightGradient {
             MemorySegment.copy(gradWeight.segment(), Tensor.FLOAT, gradWeight.byteOffset(), scratch, 0, weights);
         }
         int[] map = BlockedWeights.map(g.channelsPerGroup() * g.r() * g.s()); // a tap's output channels, in OIHW
-        par.forEach(p.totalOutBlocks(), kb -> sumBlock(partials, count, kb, accumulate, map, scratch));
+        try (SumBlocks task = sumBlocksTasks.take()) {
+            task.partials = partials;
+            task.count = count;
+            task.accumulate = accumulate;
+            task.map = map;
+            task.scratch = scratch;
+            par.forEach(p.totalOutBlocks(), task);
+        }
         MemorySegment.copy(scratch, 0, gradWeight.segment(), Tensor.FLOAT, gradWeight.byteOffset(), weights);
         if (gradBias != null) {
             for (int k = 0; k < g.k(); k++) {
@@ -185,6 +192,29 @@ final class BlockedWeightGradient {
                 }
                 gradBias.segment().set(FLOAT, at, sum);
             }
+        }
+    }
+
+    private final CallTask.PerThread<SumBlocks> sumBlocksTasks = new CallTask.PerThread<>(SumBlocks::new);
+
+    /** The partials' sum: a task is one output block. */
+    private final class SumBlocks extends CallTask {
+        float[][] partials;
+        int count;
+        boolean accumulate;
+        int[] map;
+        float[] scratch;
+
+        @Override
+        public void accept(int kb) {
+            sumBlock(partials, count, kb, accumulate, map, scratch);
+        }
+
+        @Override
+        void clear() {
+            partials = null;
+            map = null;
+            scratch = null;
         }
     }
 

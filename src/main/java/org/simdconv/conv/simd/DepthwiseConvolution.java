@@ -148,29 +148,68 @@ final class DepthwiseConvolution {
         float[] w = pool.array(blocks * taps * LANES);
         MemorySegment b = pool.segment((long) blocks * LANES * Float.BYTES);
         ChannelBlockedLayout x = layouts(g).input();
-        Planes y = planes(output, layouts(g).output(), blockedTensors);
-        try {
-            pack(weight, g.c(), taps, null, null, w);
-            b.fill((byte) 0);
-            for (int k = 0; bias != null && k < g.k(); k++) {
-                b.setAtIndex(Tensor.FLOAT, k, bias.getFlat(k));
-            }
-            boolean inPlace = plane.sweepsInPlace(); // blocked tensors here: NCHW ones went along the rows
-            par.forEach(g.n() * blocks, task -> {
-                int n = task / blocks, cb = task % blocks;
-                if (inPlace) {
-                    plane.runInPlace(input.segment(), planeAt(input, x, true, n, cb, 0), w, cb * taps * LANES,
-                            y.segment, y.plane(n, cb), b, (long) cb * LANES * Float.BYTES);
-                } else {
-                    float[] in = stage(input, x, blockedTensors, n, cb, 0);
-                    plane.run(in, w, cb * taps * LANES, y.segment, y.plane(n, cb), b, (long) cb * LANES * Float.BYTES);
+        try (Forward task = forwardTasks.take()) {
+            Planes y = task.y.of(output, layouts(g).output(), blockedTensors);
+            try {
+                pack(weight, g.c(), taps, null, null, w);
+                b.fill((byte) 0);
+                for (int k = 0; bias != null && k < g.k(); k++) {
+                    b.setAtIndex(Tensor.FLOAT, k, bias.getFlat(k));
                 }
-                y.store(n, cb);
-            });
-        } finally {
-            pool.give(w);
-            pool.give(b);
-            y.release();
+                task.blocks = blocks;
+                task.taps = taps;
+                task.inPlace = plane.sweepsInPlace(); // blocked tensors here: NCHW ones went along the rows
+                task.blockedTensors = blockedTensors;
+                task.plane = plane;
+                task.input = input;
+                task.x = x;
+                task.w = w;
+                task.b = b;
+                par.forEach(g.n() * blocks, task);
+            } finally {
+                pool.give(w);
+                pool.give(b);
+                y.release();
+            }
+        }
+    }
+
+    private final CallTask.PerThread<Forward> forwardTasks = new CallTask.PerThread<>(Forward::new);
+
+    /** Forward on blocked planes: a task is (item, block). */
+    private final class Forward extends CallTask {
+        int blocks;
+        int taps;
+        boolean inPlace;
+        boolean blockedTensors;
+        DepthwisePlane plane;
+        Tensor input;
+        ChannelBlockedLayout x;
+        float[] w;
+        /** The output planes, reused with the task. */
+        final Planes y = new Planes();
+        MemorySegment b;
+
+        @Override
+        public void accept(int task) {
+            int n = task / blocks, cb = task % blocks;
+            if (inPlace) {
+                plane.runInPlace(input.segment(), planeAt(input, x, true, n, cb, 0), w, cb * taps * LANES,
+                        y.segment, y.plane(n, cb), b, (long) cb * LANES * Float.BYTES);
+            } else {
+                float[] in = stage(input, x, blockedTensors, n, cb, 0);
+                plane.run(in, w, cb * taps * LANES, y.segment, y.plane(n, cb), b, (long) cb * LANES * Float.BYTES);
+            }
+            y.store(n, cb);
+        }
+
+        @Override
+        void clear() {
+            plane = null;
+            input = null;
+            x = null;
+            w = null;
+            b = null;
         }
     }
 
@@ -194,41 +233,84 @@ final class DepthwiseConvolution {
         }
         float[][] weights = pool.table(phases.size());
         ChannelBlockedLayout dy = layouts(g).output();
-        Planes dx = planes(gradInput, layouts(g).input(), blockedTensors);
         // Every pixel lies in one phase; when some phase has no taps, its pixels must be zeroed first.
         boolean everyPixelInAPhase = phases.size() == Math.min(g.strideH(), g.h()) * Math.min(g.strideW(), g.w());
         MemorySegment zero = pool.segment(DepthwiseTiles.PIXEL_BYTES);
-        try {
-            zero.fill((byte) 0);
-            for (int i = 0; i < weights.length; i++) {
-                Phase phase = phases.get(i);
-                weights[i] = pool.array(blocks * phase.plane().taps() * LANES);
-                pack(weight, g.c(), g.r() * g.s(), phase, g, weights[i]);
-            }
-            par.forEach(g.n() * blocks, task -> { // blocked tensors when inPlace: NCHW ones went along the rows
-                int n = task / blocks, cb = task % blocks;
-                float[] in = inPlace ? null : stage(gradOutput, dy, blockedTensors, n, cb, 0);
-                if (accumulate) {
-                    dx.load(n, cb);
-                } else if (!everyPixelInAPhase) {
-                    fill(dx.segment, dx.plane(n, cb), dx.pixels);
-                }
-                MemorySegment starts = accumulate || !everyPixelInAPhase ? null : zero;
+        try (BackwardData task = backwardDataTasks.take()) {
+            Planes dx = task.dx.of(gradInput, layouts(g).input(), blockedTensors);
+            try {
+                zero.fill((byte) 0);
                 for (int i = 0; i < weights.length; i++) {
-                    DepthwisePlane plane = phases.get(i).plane();
-                    if (inPlace) {
-                        plane.runInPlace(gradOutput.segment(), planeAt(gradOutput, dy, true, n, cb, 0), weights[i],
-                                cb * plane.taps() * LANES, dx.segment, dx.plane(n, cb), starts, 0);
-                    } else {
-                        plane.run(in, weights[i], cb * plane.taps() * LANES, dx.segment, dx.plane(n, cb), starts, 0);
-                    }
+                    Phase phase = phases.get(i);
+                    weights[i] = pool.array(blocks * phase.plane().taps() * LANES);
+                    pack(weight, g.c(), g.r() * g.s(), phase, g, weights[i]);
                 }
-                dx.store(n, cb);
-            });
+                task.blocks = blocks;
+                task.inPlace = inPlace; // blocked tensors when inPlace: NCHW ones went along the rows
+                task.blockedTensors = blockedTensors;
+                task.accumulate = accumulate;
+                task.everyPixelInAPhase = everyPixelInAPhase;
+                task.phases = phases;
+                task.gradOutput = gradOutput;
+                task.dy = dy;
+                task.weights = weights;
+                task.zero = zero;
+                par.forEach(g.n() * blocks, task);
+            } finally {
+                dx.release();
+            }
         } finally {
             pool.giveAll(weights);
-            dx.release();
             pool.give(zero);
+        }
+    }
+
+    private final CallTask.PerThread<BackwardData> backwardDataTasks = new CallTask.PerThread<>(BackwardData::new);
+
+    /** Backward-data on blocked planes, every stride phase: a task is (item, block). */
+    private final class BackwardData extends CallTask {
+        int blocks;
+        boolean inPlace;
+        boolean blockedTensors;
+        boolean accumulate;
+        boolean everyPixelInAPhase;
+        List<Phase> phases;
+        Tensor gradOutput;
+        ChannelBlockedLayout dy;
+        float[][] weights;
+        /** The input gradient's planes, reused with the task. */
+        final Planes dx = new Planes();
+        MemorySegment zero;
+
+        @Override
+        public void accept(int task) {
+            int n = task / blocks, cb = task % blocks;
+            float[] in = inPlace ? null : stage(gradOutput, dy, blockedTensors, n, cb, 0);
+            if (accumulate) {
+                dx.load(n, cb);
+            } else if (!everyPixelInAPhase) {
+                fill(dx.segment, dx.plane(n, cb), dx.pixels);
+            }
+            MemorySegment starts = accumulate || !everyPixelInAPhase ? null : zero;
+            for (int i = 0; i < weights.length; i++) {
+                DepthwisePlane plane = phases.get(i).plane();
+                if (inPlace) {
+                    plane.runInPlace(gradOutput.segment(), planeAt(gradOutput, dy, true, n, cb, 0), weights[i],
+                            cb * plane.taps() * LANES, dx.segment, dx.plane(n, cb), starts, 0);
+                } else {
+                    plane.run(in, weights[i], cb * plane.taps() * LANES, dx.segment, dx.plane(n, cb), starts, 0);
+                }
+            }
+            dx.store(n, cb);
+        }
+
+        @Override
+        void clear() {
+            phases = null;
+            gradOutput = null;
+            dy = null;
+            weights = null;
+            zero = null;
         }
     }
 
@@ -241,7 +323,38 @@ final class DepthwiseConvolution {
     private void alongNchwRows(Conv2dGeometry g, DepthwisePlane plane, Tensor in, int inPlane, float[] w, Tensor out,
                                int outPlane, Tensor bias, boolean accumulate, Parallelism par) {
         int blocks = Math.ceilDiv(g.c(), LANES);
-        par.forEach(g.n() * blocks, task -> {
+        try (AlongNchwRows task = alongNchwRowsTasks.take()) {
+            task.g = g;
+            task.blocks = blocks;
+            task.inPlane = inPlane;
+            task.outPlane = outPlane;
+            task.plane = plane;
+            task.in = in;
+            task.out = out;
+            task.bias = bias;
+            task.w = w;
+            task.accumulate = accumulate;
+            par.forEach(g.n() * blocks, task);
+        }
+    }
+
+    private final CallTask.PerThread<AlongNchwRows> alongNchwRowsTasks = new CallTask.PerThread<>(AlongNchwRows::new);
+
+    /** Forward or backward-data along the rows of NCHW planes: a task is (item, block of channels). */
+    private final class AlongNchwRows extends CallTask {
+        Conv2dGeometry g;
+        int blocks;
+        int inPlane;
+        int outPlane;
+        DepthwisePlane plane;
+        Tensor in;
+        Tensor out;
+        Tensor bias;
+        float[] w;
+        boolean accumulate;
+
+        @Override
+        public void accept(int task) {
             int n = task / blocks, cb = task % blocks;
             for (int c = cb * LANES; c < Math.min(g.c(), (cb + 1) * LANES); c++) {
                 long plane0 = (long) n * g.c() + c;
@@ -250,7 +363,17 @@ final class DepthwiseConvolution {
                         out.byteOffset() + plane0 * outPlane * Float.BYTES, bias == null ? 0f : bias.getFlat(c),
                         accumulate);
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            g = null;
+            plane = null;
+            in = null;
+            out = null;
+            bias = null;
+            w = null;
+        }
     }
 
     /**
@@ -277,23 +400,22 @@ final class DepthwiseConvolution {
                 partials[i] = pool.array(blocks * perBlock + FALSE_SHARING_PAD);
                 Arrays.fill(partials[i], 0f);
             }
-            par.forEach(chunks * splits, task -> {
-                int chunk = task / splits;
-                int kb0 = WorkSplit.start(blocks, splits, task % splits);
-                int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
-                float[] partial = partials[chunk];
-                for (int n = WorkSplit.start(g.n(), chunks, chunk); n < WorkSplit.start(g.n(), chunks, chunk + 1); n++) {
-                    for (int cb = kb0; cb < kb1; cb++) {
-                        long in = planeAt(input, x, blockedTensors, n, cb, 0);
-                        long grad = planeAt(gradOutput, dy, blockedTensors, n, cb, 1);
-                        MemorySegment gradPlanes = planeSegment(gradOutput, blockedTensors, 1);
-                        rectangles.accumulate(planeSegment(input, blockedTensors, 0), in, gradPlanes, grad, partial,
-                                cb * perBlock);
-                        DepthwiseTiles.sum(gradPlanes, grad, 0, g.outH() * g.outW(), partial,
-                                cb * perBlock + taps * LANES);
-                    }
-                }
-            });
+            try (WeightGradient task = weightGradientTasks.take()) {
+                task.g = g;
+                task.chunks = chunks;
+                task.splits = splits;
+                task.blocks = blocks;
+                task.taps = taps;
+                task.perBlock = perBlock;
+                task.blockedTensors = blockedTensors;
+                task.rectangles = rectangles;
+                task.input = input;
+                task.gradOutput = gradOutput;
+                task.x = x;
+                task.dy = dy;
+                task.partials = partials;
+                par.forEach(chunks * splits, task);
+            }
             for (int k = 0; k < g.k(); k++) {
                 int at = (k / LANES) * perBlock + k % LANES;
                 for (int t = 0; t < taps; t++) {
@@ -307,6 +429,55 @@ final class DepthwiseConvolution {
             }
         } finally {
             pool.giveAll(partials);
+        }
+    }
+
+    private final CallTask.PerThread<WeightGradient> weightGradientTasks = new CallTask.PerThread<>(WeightGradient::new);
+
+    /** Backward-weights: a task is (chunk of items, range of blocks), summing into the chunk's partial. */
+    private final class WeightGradient extends CallTask {
+        Conv2dGeometry g;
+        int chunks;
+        int splits;
+        int blocks;
+        int taps;
+        int perBlock;
+        boolean blockedTensors;
+        DepthwiseWeightGradient rectangles;
+        Tensor input;
+        Tensor gradOutput;
+        ChannelBlockedLayout x;
+        ChannelBlockedLayout dy;
+        float[][] partials;
+
+        @Override
+        public void accept(int task) {
+            int chunk = task / splits;
+            int kb0 = WorkSplit.start(blocks, splits, task % splits);
+            int kb1 = WorkSplit.start(blocks, splits, task % splits + 1);
+            float[] partial = partials[chunk];
+            for (int n = WorkSplit.start(g.n(), chunks, chunk); n < WorkSplit.start(g.n(), chunks, chunk + 1); n++) {
+                for (int cb = kb0; cb < kb1; cb++) {
+                    long in = planeAt(input, x, blockedTensors, n, cb, 0);
+                    long grad = planeAt(gradOutput, dy, blockedTensors, n, cb, 1);
+                    MemorySegment gradPlanes = planeSegment(gradOutput, blockedTensors, 1);
+                    rectangles.accumulate(planeSegment(input, blockedTensors, 0), in, gradPlanes, grad, partial,
+                            cb * perBlock);
+                    DepthwiseTiles.sum(gradPlanes, grad, 0, g.outH() * g.outW(), partial,
+                            cb * perBlock + taps * LANES);
+                }
+            }
+        }
+
+        @Override
+        void clear() {
+            g = null;
+            rectangles = null;
+            input = null;
+            gradOutput = null;
+            x = null;
+            dy = null;
+            partials = null;
         }
     }
 
@@ -353,29 +524,26 @@ final class DepthwiseConvolution {
         out.asSlice(at, pixels * PIXEL_BYTES).fill((byte) 0);
     }
 
-    private Planes planes(Tensor t, ChannelBlockedLayout layout, boolean blocked) {
-        int pixels = layout.height() * layout.width();
-        return blocked ? new Planes(null, t.segment(), t.byteOffset(), layout, pixels)
-                : new Planes(t, pool.segment(layout.itemBytes() * t.dim(0)), 0, layout, pixels);
-    }
-
     /**
      * A tensor's channel-blocked planes: the tensor itself when it is blocked, else ({@code nchw}
-     * not null) a pooled blocked copy whose planes {@link #load} and {@link #store} convert.
+     * not null) a pooled blocked copy whose planes {@link #load} and {@link #store} convert. Set for
+     * a call by {@link #of} and emptied by {@link #release}; each task object keeps one.
      */
     private final class Planes {
-        final Tensor nchw;
-        final MemorySegment segment;
-        final long offset;
-        final ChannelBlockedLayout layout;
-        final int pixels;
+        Tensor nchw;
+        MemorySegment segment;
+        long offset;
+        ChannelBlockedLayout layout;
+        int pixels;
 
-        Planes(Tensor nchw, MemorySegment segment, long offset, ChannelBlockedLayout layout, int pixels) {
-            this.nchw = nchw;
-            this.segment = segment;
-            this.offset = offset;
+        /** The planes of {@code t} (blocked, or NCHW copied through a pooled workspace) in {@code layout}. */
+        Planes of(Tensor t, ChannelBlockedLayout layout, boolean blocked) {
+            this.nchw = blocked ? null : t;
+            this.segment = blocked ? t.segment() : pool.segment(layout.itemBytes() * t.dim(0));
+            this.offset = blocked ? t.byteOffset() : 0;
             this.layout = layout;
-            this.pixels = pixels;
+            this.pixels = layout.height() * layout.width();
+            return this;
         }
 
         long plane(int n, int cb) {
@@ -398,6 +566,9 @@ final class DepthwiseConvolution {
             if (nchw != null) {
                 pool.give(segment);
             }
+            nchw = null;
+            segment = null;
+            layout = null;
         }
     }
 }

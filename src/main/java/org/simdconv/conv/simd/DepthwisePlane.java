@@ -97,12 +97,13 @@ final class DepthwisePlane {
      * output's own value (accumulating).
      */
     void run(float[] in, float[] w, int w0, MemorySegment out, long outPlane, MemorySegment starts, long start) {
-        Start first = new Start(starts == null ? out : starts, starts == null, start);
+        MemorySegment firstSegment = starts == null ? out : starts; // where the accumulators start
+        boolean fromOutput = starts == null;
         int step = p.strideW() * LANES;
         boolean threeColumns = DepthwiseTiles.THIRTY_TWO_REGISTERS && p.s() == 3 && p.strideW() == 1
                 && p.dilationW() == 1;
         long outStep = grid.strideW() * PIXEL_BYTES;
-        long startStep = first.fromOutput() ? outStep : 0;
+        long startStep = fromOutput ? outStep : 0;
         for (int oh = 0; oh < p.outH(); oh++) {
             int from = firstRows[oh] * p.s(), to = endRows[oh] * p.s();
             int inRow = inAt(oh, 0);
@@ -112,18 +113,18 @@ final class DepthwisePlane {
                 int tiles = (rowTilesEnd - ow) / DENSE_PIXELS;
                 long outAt = outRow + ow * outStep;
                 DepthwiseTiles.eightPixelsThreeColumns(in, inRow + ow * step, p.dilationH() * p.inW() * LANES, firstRows[oh],
-                        endRows[oh], w, w0, tiles, first.segment(), first.at(outAt), startStep, out, outAt, outStep);
+                        endRows[oh], w, w0, tiles, firstSegment, (fromOutput ? outAt : start), startStep, out, outAt, outStep);
                 ow += tiles * DENSE_PIXELS;
             }
             for (; step == LANES && ow + DENSE_PIXELS <= rowTilesEnd; ow += DENSE_PIXELS) {
                 long outAt = outRow + ow * outStep;
-                DepthwiseTiles.eightPixels(in, inRow + ow * step, taps, from, to, w, w0, first.segment(),
-                        first.at(outAt), startStep, out, outAt, outStep);
+                DepthwiseTiles.eightPixels(in, inRow + ow * step, taps, from, to, w, w0, firstSegment,
+                        (fromOutput ? outAt : start), startStep, out, outAt, outStep);
             }
             for (; ow + PIXELS <= rowTilesEnd; ow += PIXELS) {
                 long outAt = outRow + ow * outStep;
-                DepthwiseTiles.fourPixels(in, inRow + ow * step, step, taps, from, to, w, w0, first.segment(),
-                        first.at(outAt), startStep, out, outAt, outStep);
+                DepthwiseTiles.fourPixels(in, inRow + ow * step, step, taps, from, to, w, w0, firstSegment,
+                        (fromOutput ? outAt : start), startStep, out, outAt, outStep);
             }
         }
         for (int ow = 0; ow < p.outW(); ow++) {
@@ -133,7 +134,7 @@ final class DepthwisePlane {
                     break;
                 }
             }
-            column(in, w, w0, out, outPlane, first, ow);
+            column(in, w, w0, out, outPlane, firstSegment, fromOutput, start, ow);
         }
     }
 
@@ -167,31 +168,32 @@ final class DepthwisePlane {
      */
     void runInPlace(MemorySegment in, long inPlane, float[] w, int w0, MemorySegment out, long outPlane,
                     MemorySegment starts, long start) {
-        Start first = new Start(starts == null ? out : starts, starts == null, start);
+        MemorySegment firstSegment = starts == null ? out : starts; // where the accumulators start
+        boolean fromOutput = starts == null;
         long rowBytes = p.inW() * PIXEL_BYTES, outRowBytes = grid.planeW() * PIXEL_BYTES;
         int owA = p.firstInteriorColumn(), owB = p.endInteriorColumn();
         int ohA = p.firstInteriorRow(), ohB = p.endInteriorRow();
         for (int oh = 0; oh < p.outH() && owB > owA; oh++) {
             int r0 = firstRows[oh], r1 = endRows[oh];
             long tap = tapAt(inPlane, oh, owA), outAt = outAt(outPlane, oh, owA);
-            long startStep = first.fromOutput() ? PIXEL_BYTES : 0;
+            long startStep = fromOutput ? PIXEL_BYTES : 0;
             if (r1 - r0 == 3 && oh + 1 < p.outH() && endRows[oh + 1] - firstRows[oh + 1] == 3) {
                 long outAt1 = outAt(outPlane, oh + 1, owA);
-                DepthwiseTiles.sweepTwoRows(in, tap, rowBytes, w, w0, owB - owA, first.segment(), first.at(outAt),
-                        first.at(outAt1), startStep, out, outAt, outAt1);
+                DepthwiseTiles.sweepTwoRows(in, tap, rowBytes, w, w0, owB - owA, firstSegment, (fromOutput ? outAt : start),
+                        (fromOutput ? outAt1 : start), startStep, out, outAt, outAt1);
                 oh++; // row oh + 1 is done too
             } else if (r1 - r0 == 3) {
                 DepthwiseTiles.sweepThreeRows(in, tap, tap + rowBytes, tap + 2 * rowBytes, w, w0, owB - owA,
-                        first.segment(), first.at(outAt), startStep, out, outAt);
+                        firstSegment, (fromOutput ? outAt : start), startStep, out, outAt);
             } else if (r1 - r0 == 2) {
                 DepthwiseTiles.sweepTwoKernelRows(in, tap + r0 * rowBytes, rowBytes, w, w0 + 3 * r0 * LANES, owB - owA,
-                        first.segment(), first.at(outAt), startStep, out, outAt);
+                        firstSegment, (fromOutput ? outAt : start), startStep, out, outAt);
             } else if (r1 - r0 == 1) {
-                DepthwiseTiles.sweepOneRow(in, tap + r0 * rowBytes, w, w0 + 3 * r0 * LANES, owB - owA, first.segment(),
-                        first.at(outAt), startStep, out, outAt);
+                DepthwiseTiles.sweepOneRow(in, tap + r0 * rowBytes, w, w0 + 3 * r0 * LANES, owB - owA, firstSegment,
+                        (fromOutput ? outAt : start), startStep, out, outAt);
             } else {
                 for (int ow = owA; ow < owB; ow++) {
-                    pixelInPlace(in, inPlane, rowBytes, w, w0, out, outPlane, first, oh, ow);
+                    pixelInPlace(in, inPlane, rowBytes, w, w0, out, outPlane, firstSegment, fromOutput, start, oh, ow);
                 }
             }
         }
@@ -206,7 +208,7 @@ final class DepthwisePlane {
             if (down) {
                 long outAt = outAt(outPlane, ohA, ow);
                 DepthwiseTiles.sweepTwoColumnsDown(in, tapAt(inPlane, ohA, ow) + s0 * PIXEL_BYTES, rowBytes, s0, w, w0,
-                        ohB - ohA, first.segment(), first.at(outAt), first.fromOutput() ? outRowBytes : 0, out, outAt,
+                        ohB - ohA, firstSegment, (fromOutput ? outAt : start), fromOutput ? outRowBytes : 0, out, outAt,
                         outRowBytes);
             }
             for (int oh = 0; oh < p.outH(); oh++) {
@@ -214,16 +216,17 @@ final class DepthwisePlane {
                     oh = ohB - 1;
                     continue;
                 }
-                pixelInPlace(in, inPlane, rowBytes, w, w0, out, outPlane, first, oh, ow);
+                pixelInPlace(in, inPlane, rowBytes, w, w0, out, outPlane, firstSegment, fromOutput, start, oh, ow);
             }
         }
     }
 
     private void pixelInPlace(MemorySegment in, long inPlane, long rowBytes, float[] w, int w0, MemorySegment out,
-                              long outPlane, Start first, int oh, int ow) {
+                              long outPlane, MemorySegment firstSegment, boolean fromOutput, long start,
+                              int oh, int ow) {
         long outAt = outAt(outPlane, oh, ow);
         DepthwiseTiles.onePixelInPlace(in, tapAt(inPlane, oh, ow), rowBytes, firstRows[oh], endRows[oh],
-                firstColumns[ow], endColumns[ow], p.s(), w, w0, first.segment(), first.at(outAt), out, outAt);
+                firstColumns[ow], endColumns[ow], p.s(), w, w0, firstSegment, (fromOutput ? outAt : start), out, outAt);
     }
 
     /**
@@ -234,29 +237,23 @@ final class DepthwisePlane {
         return inPlane + ((long) (oh - p.padTop()) * p.inW() + ow - p.padLeft()) * PIXEL_BYTES;
     }
 
-    /** Where the accumulators start: the output itself, or one vector at byte {@code at} of {@code segment}. */
-    private record Start(MemorySegment segment, boolean fromOutput, long at) {
-        long at(long outAt) {
-            return fromOutput ? outAt : at;
-        }
-    }
-
     /** Every pixel of output column {@code ow}: interior rows four at a time, then the rest one by one. */
-    private void column(float[] in, float[] w, int w0, MemorySegment out, long outPlane, Start first, int ow) {
+    private void column(float[] in, float[] w, int w0, MemorySegment out, long outPlane, MemorySegment firstSegment,
+                        boolean fromOutput, long start, int ow) {
         TapList columnList = columnTaps[ow];
         int rowStep = p.strideH() * p.inW() * LANES;
         long outRowStep = grid.strideH() * (long) grid.planeW() * PIXEL_BYTES;
-        long startStep = first.fromOutput() ? outRowStep : 0;
+        long startStep = fromOutput ? outRowStep : 0;
         int oh = 0;
         for (; oh < p.outH(); oh++) {
             long outAt = outAt(outPlane, oh, ow);
             if (oh >= p.firstInteriorRow() && oh + PIXELS <= p.endInteriorRow()) {
                 DepthwiseTiles.fourPixels(in, inAt(oh, ow), rowStep, columnList, 0, columnList.offsets().length, w, w0,
-                        first.segment(), first.at(outAt), startStep, out, outAt, outRowStep);
+                        firstSegment, (fromOutput ? outAt : start), startStep, out, outAt, outRowStep);
                 oh += PIXELS - 1;
             } else {
                 DepthwiseTiles.onePixel(in, inAt(oh, ow), taps, firstRows[oh], endRows[oh], firstColumns[ow],
-                        endColumns[ow], p.s(), w, w0, first.segment(), first.at(outAt), out, outAt);
+                        endColumns[ow], p.s(), w, w0, firstSegment, (fromOutput ? outAt : start), out, outAt);
             }
         }
     }

@@ -124,33 +124,70 @@ final class PlainInputConvolution {
                 b[k] = bias.getFlat(k);
             }
             int splits = WorkSplit.channelSplits(g.n(), groups(), par.threads());
-            par.forEach(g.n() * splits, task -> {
-                int n = task / splits;
-                int q0 = WorkSplit.start(groups(), splits, task % splits);
-                int q1 = WorkSplit.start(groups(), splits, task % splits + 1);
-                float[] in = staging.stage(input, n);
-                if (outBlocked) {
-                    run(in, output.segment(), output.byteOffset() + n * layout.itemBytes(), planeBytes, 0, q0, q1, w, b,
-                            0, g.outH());
-                    return;
-                }
-                long bandBlockBytes = (long) BAND * g.outW() * LANES * Float.BYTES;
-                MemorySegment band = pool.segment(bandBlockBytes * blocks);
-                try {
-                    for (int h0 = 0; h0 < g.outH(); h0 += BAND) {
-                        int h1 = Math.min(g.outH(), h0 + BAND);
-                        run(in, band, 0, bandBlockBytes, h0, q0, q1, w, b, h0, h1);
-                        for (int kb = q0 * GROUP; kb < Math.min(blocks, q1 * GROUP); kb++) {
-                            BlockedConversion.bandToNchw(layout, band, 0, BAND, output.segment(), output.byteOffset(), n,
-                                    kb, h0, h1);
-                        }
-                    }
-                } finally {
-                    pool.give(band);
-                }
-            });
+            try (Forward task = forwardTasks.take()) {
+                task.splits = splits;
+                task.outBlocked = outBlocked;
+                task.input = input;
+                task.output = output;
+                task.layout = layout;
+                task.w = w;
+                task.b = b;
+                task.pool = pool;
+                par.forEach(g.n() * splits, task);
+            }
         } finally {
             pool.give(b);
+        }
+    }
+
+    private final CallTask.PerThread<Forward> forwardTasks = new CallTask.PerThread<>(Forward::new);
+
+    /** Forward: a task is (item, range of filter groups). */
+    private final class Forward extends CallTask {
+        int splits;
+        boolean outBlocked;
+        Tensor input;
+        Tensor output;
+        ChannelBlockedLayout layout;
+        float[] w;
+        float[] b;
+        ScratchPool pool;
+
+        @Override
+        public void accept(int task) {
+            int n = task / splits;
+            int q0 = WorkSplit.start(groups(), splits, task % splits);
+            int q1 = WorkSplit.start(groups(), splits, task % splits + 1);
+            float[] in = staging.stage(input, n);
+            if (outBlocked) {
+                run(in, output.segment(), output.byteOffset() + n * layout.itemBytes(), planeBytes, 0, q0, q1, w, b,
+                        0, g.outH());
+                return;
+            }
+            long bandBlockBytes = (long) BAND * g.outW() * LANES * Float.BYTES;
+            MemorySegment band = pool.segment(bandBlockBytes * blocks);
+            try {
+                for (int h0 = 0; h0 < g.outH(); h0 += BAND) {
+                    int h1 = Math.min(g.outH(), h0 + BAND);
+                    run(in, band, 0, bandBlockBytes, h0, q0, q1, w, b, h0, h1);
+                    for (int kb = q0 * GROUP; kb < Math.min(blocks, q1 * GROUP); kb++) {
+                        BlockedConversion.bandToNchw(layout, band, 0, BAND, output.segment(), output.byteOffset(), n,
+                                kb, h0, h1);
+                    }
+                }
+            } finally {
+                pool.give(band);
+            }
+        }
+
+        @Override
+        void clear() {
+            input = null;
+            output = null;
+            layout = null;
+            w = null;
+            b = null;
+            pool = null;
         }
     }
 

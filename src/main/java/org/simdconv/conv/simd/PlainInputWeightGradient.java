@@ -39,6 +39,8 @@ final class PlainInputWeightGradient {
     private final PlainStaging staging;
     private final int taps;
     private final int blocks;
+    /** The output gradient's blocked layout. */
+    private final ChannelBlockedLayout gradientLayout;
     private final long planeBytes;
     /** Per tap {@code (c*R + r)*S + s}: its input offset, and the output rows and columns where it lies inside. */
     private final int[] xOffset, firstRow, endRow, firstColumn, endColumn;
@@ -48,6 +50,7 @@ final class PlainInputWeightGradient {
         this.staging = new PlainStaging(g.c(), g.h(), g.w(), g.strideW());
         this.taps = g.c() * g.r() * g.s();
         this.blocks = Math.ceilDiv(g.k(), LANES);
+        this.gradientLayout = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
         this.planeBytes = (long) g.outH() * g.outW() * LANES * Float.BYTES;
         xOffset = new int[taps];
         firstRow = new int[taps];
@@ -84,7 +87,7 @@ final class PlainInputWeightGradient {
      */
     void backwardWeights(Tensor input, Tensor gradOutput, boolean gradBlocked, Tensor gradWeight, Tensor gradBias,
                          Accumulation mode, Parallelism par, ScratchPool pool) {
-        ChannelBlockedLayout layout = new ChannelBlockedLayout(g.k(), g.outH(), g.outW(), LANES);
+        ChannelBlockedLayout layout = gradientLayout;
         int chunks = Math.min(par.threads(), g.n());
         int groups = Math.ceilDiv(taps, PlainWeightGradientTiles.TAPS);
         int splits = WorkSplit.channelSplits(g.n(), groups, par.threads());
@@ -98,17 +101,20 @@ final class PlainInputWeightGradient {
                 biasPartials[i] = zeroed(pool, blocks * LANES + FALSE_SHARING_PAD);
             }
             if (!gradBlocked) {
-                par.forEach(g.n() * blocks, t -> BlockedConversion.toBlocked(layout, gradOutput.segment(),
-                        gradOutput.byteOffset(), workspace, 0, t / blocks, t % blocks));
+                BlockedConversion.convert(gradOutput, workspace, 0, true, par);
             }
-            par.forEach(chunks * splits, task -> {
-                int chunk = task / splits, split = task % splits;
-                int g0 = WorkSplit.start(groups, splits, split), g1 = WorkSplit.start(groups, splits, split + 1);
-                for (int n = WorkSplit.start(g.n(), chunks, chunk); n < WorkSplit.start(g.n(), chunks, chunk + 1); n++) {
-                    accumulate(staging.stage(input, n), dy, dyBase + n * layout.itemBytes(), g0, g1, partials[chunk],
-                            split == 0 ? biasPartials[chunk] : null);
-                }
-            });
+            try (Accumulate task = accumulateTasks.take()) {
+                task.chunks = chunks;
+                task.splits = splits;
+                task.groups = groups;
+                task.input = input;
+                task.dy = dy;
+                task.dyBase = dyBase;
+                task.layout = layout;
+                task.partials = partials;
+                task.biasPartials = biasPartials;
+                par.forEach(chunks * splits, task);
+            }
             float[] oihw = pool.array(g.k() * taps);
             unpack(partials, biasPartials, gradWeight, gradBias, mode == Accumulation.ACCUMULATE, oihw);
             pool.give(oihw);
@@ -118,6 +124,40 @@ final class PlainInputWeightGradient {
             if (workspace != null) {
                 pool.give(workspace);
             }
+        }
+    }
+
+    private final CallTask.PerThread<Accumulate> accumulateTasks = new CallTask.PerThread<>(Accumulate::new);
+
+    /** A task is (chunk of items, range of tap groups), summing into the chunk's partial. */
+    private final class Accumulate extends CallTask {
+        int chunks;
+        int splits;
+        int groups;
+        Tensor input;
+        MemorySegment dy;
+        long dyBase;
+        ChannelBlockedLayout layout;
+        float[][] partials;
+        float[][] biasPartials;
+
+        @Override
+        public void accept(int task) {
+            int chunk = task / splits, split = task % splits;
+            int g0 = WorkSplit.start(groups, splits, split), g1 = WorkSplit.start(groups, splits, split + 1);
+            for (int n = WorkSplit.start(g.n(), chunks, chunk); n < WorkSplit.start(g.n(), chunks, chunk + 1); n++) {
+                accumulate(staging.stage(input, n), dy, dyBase + n * layout.itemBytes(), g0, g1, partials[chunk],
+                        split == 0 ? biasPartials[chunk] : null);
+            }
+        }
+
+        @Override
+        void clear() {
+            input = null;
+            dy = null;
+            layout = null;
+            partials = null;
+            biasPartials = null;
         }
     }
 

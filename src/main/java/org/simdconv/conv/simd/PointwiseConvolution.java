@@ -168,43 +168,84 @@ final class PointwiseConvolution {
             for (int m = 0; m < rows && !accumulate; m++) {
                 Arrays.fill(startRows, m * tile, (m + 1) * tile, start[m]);
             }
-            par.forEach(g.n() * chunks, task -> {
-                int n = task / chunks;
-                int p0 = (task % chunks) * NCHW_CHUNK, count = Math.min(pixels, p0 + NCHW_CHUNK) - p0;
-                long xItem = x.byteOffset() + (long) n * depth * plane + (long) p0 * Float.BYTES;
-                long outItem = out.byteOffset() + (long) n * rows * plane + (long) p0 * Float.BYTES;
-                float[] old = accumulate ? pool.array(rows * NCHW_CHUNK) : null;
-                try {
-                    for (int m = 0; m < rows && accumulate; m++) {
-                        MemorySegment.copy(out.segment(), Tensor.FLOAT, outItem + m * plane, old, m * NCHW_CHUNK,
-                                count);
-                    }
-                    int tiled = count / tile * tile;
-                    for (int m = 0; m < rows; m += ROWS) {
-                        int aAt = m * depth;
-                        for (int p = 0; p < count; p += p < tiled ? tile : LANES) {
-                            long xp = xItem + (long) p * Float.BYTES, op = outItem + m * plane + (long) p * Float.BYTES;
-                            float[] o = accumulate ? old : startRows;
-                            int oAt = accumulate ? m * NCHW_CHUNK + p : m * tile, oRow = accumulate ? NCHW_CHUNK : tile;
-                            if (p < tiled) {
-                                PointwiseTiles.eightRowsThreeVectors(a, aAt, depth, x.segment(), xp, plane, o, oAt,
-                                        oRow, out.segment(), op, plane);
-                            } else {
-                                PointwiseTiles.eightRowsOneVector(a, aAt, depth, x.segment(), xp, plane, o, oAt, oRow,
-                                        out.segment(), op, plane, count - p);
-                            }
-                        }
-                    }
-                } finally {
-                    if (old != null) {
-                        pool.give(old);
-                    }
-                }
-            });
+            try (NchwProducts task = nchwProductsTasks.take()) {
+                task.chunks = chunks;
+                task.pixels = pixels;
+                task.depth = depth;
+                task.rows = rows;
+                task.tile = tile;
+                task.plane = plane;
+                task.x = x;
+                task.out = out;
+                task.a = a;
+                task.startRows = startRows;
+                task.accumulate = accumulate;
+                par.forEach(g.n() * chunks, task);
+            }
         } finally {
             if (startRows != null) {
                 pool.give(startRows);
             }
+        }
+    }
+
+    private final CallTask.PerThread<NchwProducts> nchwProductsTasks = new CallTask.PerThread<>(NchwProducts::new);
+
+    /** Products on NCHW tensors: a task is (item, chunk of pixels). */
+    private final class NchwProducts extends CallTask {
+        int chunks;
+        int pixels;
+        int depth;
+        int rows;
+        int tile;
+        long plane;
+        Tensor x;
+        Tensor out;
+        float[] a;
+        float[] startRows;
+        boolean accumulate;
+
+        @Override
+        public void accept(int task) {
+            int n = task / chunks;
+            int p0 = (task % chunks) * NCHW_CHUNK, count = Math.min(pixels, p0 + NCHW_CHUNK) - p0;
+            long xItem = x.byteOffset() + (long) n * depth * plane + (long) p0 * Float.BYTES;
+            long outItem = out.byteOffset() + (long) n * rows * plane + (long) p0 * Float.BYTES;
+            float[] old = accumulate ? pool.array(rows * NCHW_CHUNK) : null;
+            try {
+                for (int m = 0; m < rows && accumulate; m++) {
+                    MemorySegment.copy(out.segment(), Tensor.FLOAT, outItem + m * plane, old, m * NCHW_CHUNK,
+                            count);
+                }
+                int tiled = count / tile * tile;
+                for (int m = 0; m < rows; m += ROWS) {
+                    int aAt = m * depth;
+                    for (int p = 0; p < count; p += p < tiled ? tile : LANES) {
+                        long xp = xItem + (long) p * Float.BYTES, op = outItem + m * plane + (long) p * Float.BYTES;
+                        float[] o = accumulate ? old : startRows;
+                        int oAt = accumulate ? m * NCHW_CHUNK + p : m * tile, oRow = accumulate ? NCHW_CHUNK : tile;
+                        if (p < tiled) {
+                            PointwiseTiles.eightRowsThreeVectors(a, aAt, depth, x.segment(), xp, plane, o, oAt,
+                                    oRow, out.segment(), op, plane);
+                        } else {
+                            PointwiseTiles.eightRowsOneVector(a, aAt, depth, x.segment(), xp, plane, o, oAt, oRow,
+                                    out.segment(), op, plane, count - p);
+                        }
+                    }
+                }
+            } finally {
+                if (old != null) {
+                    pool.give(old);
+                }
+            }
+        }
+
+        @Override
+        void clear() {
+            x = null;
+            out = null;
+            a = null;
+            startRows = null;
         }
     }
 
@@ -231,58 +272,109 @@ final class PointwiseConvolution {
                     System.arraycopy(start, ob * LANES, startTiles, ob * tileBlock + q * LANES, LANES);
                 }
             }
-            par.forEach(g.n() * chunks, task -> {
-                int n = task / chunks;
-                int p0 = (task % chunks) * BLOCKED_CHUNK, count = Math.min(pixels, p0 + BLOCKED_CHUNK) - p0;
-                long inChunk = in.byteOffset() + n * inBlocks * blockBytes + p0 * pixelBytes;
-                long outChunk = out.byteOffset() + n * outBlocks * blockBytes + p0 * pixelBytes;
-                float[] old = accumulate ? pool.array(outBlocks * chunkBlock) : null;
-                float[] staged = pool.array(inBlocks * chunkBlock);
-                try {
-                    for (int cb = 0; cb < inBlocks; cb++) {
-                        MemorySegment.copy(in.segment(), Tensor.FLOAT, inChunk + cb * blockBytes, staged,
-                                cb * chunkBlock, count * LANES);
-                    }
-                    for (int ob = 0; ob < outBlocks && accumulate; ob++) {
-                        MemorySegment.copy(out.segment(), Tensor.FLOAT, outChunk + ob * blockBytes, old,
-                                ob * chunkBlock, count * LANES);
-                    }
-                    float[] o = accumulate ? old : startTiles;
-                    int oBlock = accumulate ? chunkBlock : tileBlock;
-                    int tiled = count / PIXELS * PIXELS;
-                    int ob = 0;
-                    for (; ob + BLOCKS <= outBlocks; ob += BLOCKS) {
-                        for (int q = 0; q < tiled; q += PIXELS) {
-                            PointwiseTiles.fourBlocksSixPixels(staged, q * LANES, chunkBlock, depth, w, ob * wBlock,
-                                    wBlock, wStep, o, ob * oBlock + (accumulate ? q * LANES : 0),
-                                    oBlock, out.segment(), outChunk + ob * blockBytes + q * pixelBytes, blockBytes);
-                        }
-                    }
-                    for (; ob < outBlocks; ob++) {
-                        for (int q = 0; q < tiled; q += PIXELS) {
-                            PointwiseTiles.oneBlockSixPixels(staged, q * LANES, chunkBlock, depth,
-                                    w, ob * wBlock, wStep, o, ob * oBlock + (accumulate ? q * LANES : 0),
-                                    out.segment(), outChunk + ob * blockBytes + q * pixelBytes);
-                        }
-                    }
-                    for (ob = 0; ob < outBlocks; ob++) {
-                        for (int q = tiled; q < count; q++) {
-                            PointwiseTiles.oneBlockOnePixel(staged, q * LANES, chunkBlock, depth,
-                                    w, ob * wBlock, wStep, o, ob * oBlock + (accumulate ? q * LANES : 0),
-                                    out.segment(), outChunk + ob * blockBytes + q * pixelBytes);
-                        }
-                    }
-                } finally {
-                    pool.give(staged);
-                    if (old != null) {
-                        pool.give(old);
-                    }
-                }
-            });
+            try (BlockedProducts task = blockedProductsTasks.take()) {
+                task.chunks = chunks;
+                task.pixels = pixels;
+                task.inBlocks = inBlocks;
+                task.outBlocks = outBlocks;
+                task.depth = depth;
+                task.chunkBlock = chunkBlock;
+                task.tileBlock = tileBlock;
+                task.wBlock = wBlock;
+                task.wStep = wStep;
+                task.blockBytes = blockBytes;
+                task.pixelBytes = pixelBytes;
+                task.in = in;
+                task.out = out;
+                task.w = w;
+                task.startTiles = startTiles;
+                task.accumulate = accumulate;
+                par.forEach(g.n() * chunks, task);
+            }
         } finally {
             if (startTiles != null) {
                 pool.give(startTiles);
             }
+        }
+    }
+
+    private final CallTask.PerThread<BlockedProducts> blockedProductsTasks = new CallTask.PerThread<>(BlockedProducts::new);
+
+    /** Products on channel-blocked tensors: a task is (item, chunk of pixels). */
+    private final class BlockedProducts extends CallTask {
+        int chunks;
+        int pixels;
+        int inBlocks;
+        int outBlocks;
+        int depth;
+        int chunkBlock;
+        int tileBlock;
+        int wBlock;
+        int wStep;
+        long blockBytes;
+        long pixelBytes;
+        Tensor in;
+        Tensor out;
+        float[] w;
+        float[] startTiles;
+        boolean accumulate;
+
+        @Override
+        public void accept(int task) {
+            int n = task / chunks;
+            int p0 = (task % chunks) * BLOCKED_CHUNK, count = Math.min(pixels, p0 + BLOCKED_CHUNK) - p0;
+            long inChunk = in.byteOffset() + n * inBlocks * blockBytes + p0 * pixelBytes;
+            long outChunk = out.byteOffset() + n * outBlocks * blockBytes + p0 * pixelBytes;
+            float[] old = accumulate ? pool.array(outBlocks * chunkBlock) : null;
+            float[] staged = pool.array(inBlocks * chunkBlock);
+            try {
+                for (int cb = 0; cb < inBlocks; cb++) {
+                    MemorySegment.copy(in.segment(), Tensor.FLOAT, inChunk + cb * blockBytes, staged,
+                            cb * chunkBlock, count * LANES);
+                }
+                for (int ob = 0; ob < outBlocks && accumulate; ob++) {
+                    MemorySegment.copy(out.segment(), Tensor.FLOAT, outChunk + ob * blockBytes, old,
+                            ob * chunkBlock, count * LANES);
+                }
+                float[] o = accumulate ? old : startTiles;
+                int oBlock = accumulate ? chunkBlock : tileBlock;
+                int tiled = count / PIXELS * PIXELS;
+                int ob = 0;
+                for (; ob + BLOCKS <= outBlocks; ob += BLOCKS) {
+                    for (int q = 0; q < tiled; q += PIXELS) {
+                        PointwiseTiles.fourBlocksSixPixels(staged, q * LANES, chunkBlock, depth, w, ob * wBlock,
+                                wBlock, wStep, o, ob * oBlock + (accumulate ? q * LANES : 0),
+                                oBlock, out.segment(), outChunk + ob * blockBytes + q * pixelBytes, blockBytes);
+                    }
+                }
+                for (; ob < outBlocks; ob++) {
+                    for (int q = 0; q < tiled; q += PIXELS) {
+                        PointwiseTiles.oneBlockSixPixels(staged, q * LANES, chunkBlock, depth,
+                                w, ob * wBlock, wStep, o, ob * oBlock + (accumulate ? q * LANES : 0),
+                                out.segment(), outChunk + ob * blockBytes + q * pixelBytes);
+                    }
+                }
+                for (ob = 0; ob < outBlocks; ob++) {
+                    for (int q = tiled; q < count; q++) {
+                        PointwiseTiles.oneBlockOnePixel(staged, q * LANES, chunkBlock, depth,
+                                w, ob * wBlock, wStep, o, ob * oBlock + (accumulate ? q * LANES : 0),
+                                out.segment(), outChunk + ob * blockBytes + q * pixelBytes);
+                    }
+                }
+            } finally {
+                pool.give(staged);
+                if (old != null) {
+                    pool.give(old);
+                }
+            }
+        }
+
+        @Override
+        void clear() {
+            in = null;
+            out = null;
+            w = null;
+            startTiles = null;
         }
     }
 
@@ -326,34 +418,83 @@ final class PointwiseConvolution {
                 biasPartials[i] = pool.array(k + FALSE_SHARING_PAD);
                 Arrays.fill(biasPartials[i], 0, k, 0f);
             }
-            par.forEach(chunks * splits, task -> {
-                int chunk = task / splits;
-                int n0 = WorkSplit.start(g.n(), chunks, chunk), n1 = WorkSplit.start(g.n(), chunks, chunk + 1);
-                int k0 = BLOCKS * WorkSplit.start(quads, splits, task % splits);
-                int k1 = BLOCKS * WorkSplit.start(quads, splits, task % splits + 1);
-                float[] dz = pool.array(k * GRADIENT_CHUNK);
-                try {
-                    for (int n = n0; n < n1; n++) {
-                        for (int p0 = 0; p0 < pixels; p0 += GRADIENT_CHUNK) {
-                            int count = Math.min(GRADIENT_CHUNK, pixels - p0);
-                            stage(gradOutput, gradOutputOffset, n, k / LANES, pixels, p0, count, dz, k0 / LANES,
-                                    Math.ceilDiv(k1, LANES));
-                            long xAt = inputOffset + ((long) n * c * pixels + (long) p0 * LANES) * Float.BYTES;
-                            outerProducts(input, xAt, (long) pixels * LANES * Float.BYTES, dz, c, count, k0, k1,
-                                    partials[chunk]);
-                            if (gradBias != null) {
-                                sumBias(dz, count, k0, k1, biasPartials[chunk]);
-                            }
-                        }
-                    }
-                } finally {
-                    pool.give(dz);
-                }
-            });
+            try (WeightGradient task = weightGradientTasks.take()) {
+                task.g = g;
+                task.chunks = chunks;
+                task.splits = splits;
+                task.quads = quads;
+                task.c = c;
+                task.k = k;
+                task.pixels = pixels;
+                task.input = input;
+                task.inputOffset = inputOffset;
+                task.gradOutput = gradOutput;
+                task.gradOutputOffset = gradOutputOffset;
+                task.gradBias = gradBias;
+                task.partials = partials;
+                task.biasPartials = biasPartials;
+                par.forEach(chunks * splits, task);
+            }
             reduce(partials, biasPartials, chunks, k, c, gradWeight, gradBias, mode);
         } finally {
             pool.giveAll(partials);
             pool.giveAll(biasPartials);
+        }
+    }
+
+    private final CallTask.PerThread<WeightGradient> weightGradientTasks = new CallTask.PerThread<>(WeightGradient::new);
+
+    /** Backward-weights: a task is (chunk of items, slice of filter quads), summing into the chunk's partial. */
+    private final class WeightGradient extends CallTask {
+        Conv2dGeometry g;
+        int chunks;
+        int splits;
+        int quads;
+        int c;
+        int k;
+        int pixels;
+        MemorySegment input;
+        long inputOffset;
+        MemorySegment gradOutput;
+        long gradOutputOffset;
+        Tensor gradBias;
+        float[][] partials;
+        float[][] biasPartials;
+
+        @Override
+        public void accept(int task) {
+            int chunk = task / splits;
+            int n0 = WorkSplit.start(g.n(), chunks, chunk), n1 = WorkSplit.start(g.n(), chunks, chunk + 1);
+            int k0 = BLOCKS * WorkSplit.start(quads, splits, task % splits);
+            int k1 = BLOCKS * WorkSplit.start(quads, splits, task % splits + 1);
+            float[] dz = pool.array(k * GRADIENT_CHUNK);
+            try {
+                for (int n = n0; n < n1; n++) {
+                    for (int p0 = 0; p0 < pixels; p0 += GRADIENT_CHUNK) {
+                        int count = Math.min(GRADIENT_CHUNK, pixels - p0);
+                        stage(gradOutput, gradOutputOffset, n, k / LANES, pixels, p0, count, dz, k0 / LANES,
+                                Math.ceilDiv(k1, LANES));
+                        long xAt = inputOffset + ((long) n * c * pixels + (long) p0 * LANES) * Float.BYTES;
+                        outerProducts(input, xAt, (long) pixels * LANES * Float.BYTES, dz, c, count, k0, k1,
+                                partials[chunk]);
+                        if (gradBias != null) {
+                            sumBias(dz, count, k0, k1, biasPartials[chunk]);
+                        }
+                    }
+                }
+            } finally {
+                pool.give(dz);
+            }
+        }
+
+        @Override
+        void clear() {
+            g = null;
+            input = null;
+            gradOutput = null;
+            gradBias = null;
+            partials = null;
+            biasPartials = null;
         }
     }
 

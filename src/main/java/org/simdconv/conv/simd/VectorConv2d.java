@@ -373,10 +373,13 @@ public final class VectorConv2d implements Conv2dKernels {
             FlatPlaneConvolution flat = flatPlan(g, WorkSplit.channelSplits(g.n(), g.k(), par.threads()));
             float[] weights = interleaved(g, weight);
             float[] biases = biases(bias);
-            try {
-                int splits = flat.splits();
-                par.forEach(g.n() * splits,
-                        task -> flat.forward(input, weights, biases, output, task / splits, task % splits));
+            try (FlatForward task = FLAT_FORWARD.take()) {
+                task.flat = flat;
+                task.input = input;
+                task.weights = weights;
+                task.biases = biases;
+                task.output = output;
+                par.forEach(g.n() * flat.splits(), task);
             } finally {
                 giveBiases(biases);
             }
@@ -387,6 +390,27 @@ public final class VectorConv2d implements Conv2dKernels {
             rowsForward(g, input, interleaved(g, weight), biases, output, par);
         } finally {
             giveBiases(biases);
+        }
+    }
+
+    private static final CallTask.PerThread<FlatForward> FLAT_FORWARD = new CallTask.PerThread<>(FlatForward::new);
+
+    /** Forward on the flat-plane kernel: a task is (item, slice of filters). */
+    private static final class FlatForward extends CallTask {
+        FlatPlaneConvolution flat;
+        Tensor input, output;
+        float[] weights, biases;
+
+        @Override
+        public void accept(int task) {
+            flat.forward(input, weights, biases, output, task / flat.splits(), task % flat.splits());
+        }
+
+        @Override
+        void clear() {
+            flat = null;
+            input = output = null;
+            weights = biases = null;
         }
     }
 
@@ -409,13 +433,35 @@ public final class VectorConv2d implements Conv2dKernels {
     /** Forward on the row kernels: each task packs its input planes, then runs output rows of four channels. */
     private void rowsForward(Conv2dGeometry g, Tensor input, float[] weights, float[] biases, Tensor output,
                              Parallelism par) {
-        int perChannel = g.channelsPerGroup() * g.r() * g.s();
-        RowPlan plan = rowPlan(g);
-        PackedPlanes layout = plan.forwardLayout;
-        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
         int splits = WorkSplit.channelSplits(g.n(), g.k(), par.threads());
-        FourChannelBlocks.ChannelTiles[] sliceTiles = plan.outputTiles(splits);
-        par.forEach(g.n() * splits, task -> {
+        try (RowsForward task = ROWS_FORWARD.take()) {
+            task.g = g;
+            task.plan = rowPlan(g);
+            task.splits = splits;
+            task.input = input;
+            task.weights = weights;
+            task.biases = biases;
+            task.output = output;
+            par.forEach(g.n() * splits, task);
+        }
+    }
+
+    private static final CallTask.PerThread<RowsForward> ROWS_FORWARD = new CallTask.PerThread<>(RowsForward::new);
+
+    /** Forward on the row kernels: a task is (item, slice of filters). */
+    private static final class RowsForward extends CallTask {
+        Conv2dGeometry g;
+        RowPlan plan;
+        int splits;
+        Tensor input, output;
+        float[] weights, biases;
+
+        @Override
+        public void accept(int task) {
+            int perChannel = g.channelsPerGroup() * g.r() * g.s();
+            PackedPlanes layout = plan.forwardLayout;
+            int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
+            FourChannelBlocks.ChannelTiles[] sliceTiles = plan.outputTiles(splits);
             int n = task / splits;
             int k0 = WorkSplit.start(g.k(), splits, task % splits);
             int k1 = WorkSplit.start(g.k(), splits, task % splits + 1);
@@ -445,7 +491,15 @@ public final class VectorConv2d implements Conv2dKernels {
                         biases == null ? 0f : biases[k], output.segment(),
                         output.byteOffset() + outPlaneBytes * ((long) n * g.k() + k), g.outH(), g.outW(), false);
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            g = null;
+            plan = null;
+            input = output = null;
+            weights = biases = null;
+        }
     }
 
     @Override
@@ -464,28 +518,87 @@ public final class VectorConv2d implements Conv2dKernels {
             blocked.backwardData(g, gradOutput, weight, gradInput, mode, false, false, par);
             return;
         }
-        int perChannel = g.filtersPerGroup() * g.r() * g.s();
         int splits = WorkSplit.channelSplits(g.n(), g.c(), par.threads());
         boolean accumulate = mode == Accumulation.ACCUMULATE;
         if (kernel == Kernel.ROW_DIRECT_STRIDE_PHASES) {
             StridedBackwardData strided = packedWeights.packed("row-stride-phases", g, weight,
                     StridedBackwardData::new);
-            FourChannelBlocks.ChannelTiles[] sliceTiles = rowPlan(g).inputTiles(splits);
-            par.forEach(g.n() * splits, task -> strided.run(task / splits,
-                    WorkSplit.start(g.c(), splits, task % splits), WorkSplit.start(g.c(), splits, task % splits + 1),
-                    sliceTiles[task % splits], gradOutput, gradInput, accumulate));
+            try (StridedRowsBackwardData task = STRIDED_BACKWARD_DATA.take()) {
+                task.strided = strided;
+                task.channels = g.c();
+                task.splits = splits;
+                task.sliceTiles = rowPlan(g).inputTiles(splits);
+                task.gradOutput = gradOutput;
+                task.gradInput = gradInput;
+                task.accumulate = accumulate;
+                par.forEach(g.n() * splits, task);
+            }
             return;
         }
         float[] rotated = packedWeights.packed("row-rotated-interleaved", g, weight,
                 (geometry, oihw) -> FourChannelBlocks.interleave(rotatedTransposed(geometry, oihw), geometry.c(),
                         geometry.channelsPerGroup(), geometry.filtersPerGroup() * geometry.r() * geometry.s()));
-        RowPlan plan = rowPlan(g);
-        PackedPlanes layout = plan.backwardLayout;
-        FourChannelBlocks.ChannelTiles[] sliceTiles = plan.inputTiles(splits);
-        int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
-        int padTop = g.dilationH() * (g.r() - 1) - g.padTop();
-        int padLeft = g.dilationW() * (g.s() - 1) - g.padLeft();
-        par.forEach(g.n() * splits, task -> {
+        try (RowsBackwardData task = ROWS_BACKWARD_DATA.take()) {
+            task.g = g;
+            task.plan = rowPlan(g);
+            task.splits = splits;
+            task.gradOutput = gradOutput;
+            task.rotated = rotated;
+            task.gradInput = gradInput;
+            task.accumulate = accumulate;
+            par.forEach(g.n() * splits, task);
+        }
+    }
+
+    private static final CallTask.PerThread<StridedRowsBackwardData> STRIDED_BACKWARD_DATA =
+            new CallTask.PerThread<>(StridedRowsBackwardData::new);
+
+    /** Backward-data in stride phases on the row kernels: a task is (item, slice of input channels). */
+    private static final class StridedRowsBackwardData extends CallTask {
+        StridedBackwardData strided;
+        int channels, splits;
+        FourChannelBlocks.ChannelTiles[] sliceTiles;
+        Tensor gradOutput, gradInput;
+        boolean accumulate;
+
+        @Override
+        public void accept(int task) {
+            int slice = task % splits;
+            strided.run(task / splits, WorkSplit.start(channels, splits, slice),
+                    WorkSplit.start(channels, splits, slice + 1), sliceTiles[slice], gradOutput, gradInput, accumulate);
+        }
+
+        @Override
+        void clear() {
+            strided = null;
+            sliceTiles = null;
+            gradOutput = gradInput = null;
+        }
+    }
+
+    private static final CallTask.PerThread<RowsBackwardData> ROWS_BACKWARD_DATA =
+            new CallTask.PerThread<>(RowsBackwardData::new);
+
+    /**
+     * Backward-data on the row kernels, the output gradient padded and correlated with the rotated
+     * kernels: a task is (item, slice of input channels).
+     */
+    private static final class RowsBackwardData extends CallTask {
+        Conv2dGeometry g;
+        RowPlan plan;
+        int splits;
+        Tensor gradOutput, gradInput;
+        float[] rotated;
+        boolean accumulate;
+
+        @Override
+        public void accept(int task) {
+            int perChannel = g.filtersPerGroup() * g.r() * g.s();
+            PackedPlanes layout = plan.backwardLayout;
+            FourChannelBlocks.ChannelTiles[] sliceTiles = plan.inputTiles(splits);
+            int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
+            int padTop = g.dilationH() * (g.r() - 1) - g.padTop();
+            int padLeft = g.dilationW() * (g.s() - 1) - g.padLeft();
             int n = task / splits;
             int c0 = WorkSplit.start(g.c(), splits, task % splits);
             int c1 = WorkSplit.start(g.c(), splits, task % splits + 1);
@@ -513,7 +626,15 @@ public final class VectorConv2d implements Conv2dKernels {
                         FourChannelBlocks.weightStride(c, cg), 0f, gradInput.segment(),
                         gradInput.byteOffset() + inPlaneBytes * ((long) n * g.c() + c), g.h(), g.w(), accumulate);
             }
-        });
+        }
+
+        @Override
+        void clear() {
+            g = null;
+            plan = null;
+            gradOutput = gradInput = null;
+            rotated = null;
+        }
     }
 
     @Override
@@ -548,23 +669,62 @@ public final class VectorConv2d implements Conv2dKernels {
                 partials[i] = zeroed(grad.partialLength() + FALSE_SHARING_PAD);
                 biasPartials[i] = gradBias == null ? null : zeroed(grad.biasPartialLength() + FALSE_SHARING_PAD);
             }
-            par.forEach(chunks * splits, task -> {
-                int chunk = task / splits;
-                int n0 = WorkSplit.start(g.n(), chunks, chunk), n1 = WorkSplit.start(g.n(), chunks, chunk + 1);
-                int k0 = WorkSplit.start(g.k(), splits, task % splits);
-                int k1 = WorkSplit.start(g.k(), splits, task % splits + 1);
-                if (flat != null) {
-                    flat.accumulateWeightGradient(input, gradOutput, n0, n1, task % splits, partials[chunk],
-                            biasPartials[chunk]);
-                }
-                for (int n = n0; n < n1 && flat == null; n++) {
-                    grad.accumulate(input, gradOutput, n, k0, k1, partials[chunk], biasPartials[chunk]);
-                }
-            });
+            try (RowsWeightGradient task = ROWS_WEIGHT_GRADIENT.take()) {
+                task.g = g;
+                task.chunks = chunks;
+                task.splits = splits;
+                task.flat = flat;
+                task.grad = grad;
+                task.input = input;
+                task.gradOutput = gradOutput;
+                task.partials = partials;
+                task.biasPartials = biasPartials;
+                par.forEach(chunks * splits, task);
+            }
             grad.reduce(partials, biasPartials, chunks, gradWeight, gradBias, mode);
         } finally {
             pool.giveAll(partials);
             pool.giveAll(biasPartials);
+        }
+    }
+
+    private static final CallTask.PerThread<RowsWeightGradient> ROWS_WEIGHT_GRADIENT =
+            new CallTask.PerThread<>(RowsWeightGradient::new);
+
+    /**
+     * Backward-weights on the row (or flat-plane) kernels: a task is (chunk of items, slice of
+     * filters), summing into the chunk's partial gradient.
+     */
+    private static final class RowsWeightGradient extends CallTask {
+        Conv2dGeometry g;
+        int chunks, splits;
+        FlatPlaneConvolution flat;
+        RowWeightGradient grad;
+        Tensor input, gradOutput;
+        float[][] partials, biasPartials;
+
+        @Override
+        public void accept(int task) {
+            int chunk = task / splits;
+            int n0 = WorkSplit.start(g.n(), chunks, chunk), n1 = WorkSplit.start(g.n(), chunks, chunk + 1);
+            int k0 = WorkSplit.start(g.k(), splits, task % splits);
+            int k1 = WorkSplit.start(g.k(), splits, task % splits + 1);
+            if (flat != null) {
+                flat.accumulateWeightGradient(input, gradOutput, n0, n1, task % splits, partials[chunk],
+                        biasPartials[chunk]);
+            }
+            for (int n = n0; n < n1 && flat == null; n++) {
+                grad.accumulate(input, gradOutput, n, k0, k1, partials[chunk], biasPartials[chunk]);
+            }
+        }
+
+        @Override
+        void clear() {
+            g = null;
+            flat = null;
+            grad = null;
+            input = gradOutput = null;
+            partials = biasPartials = null;
         }
     }
 
