@@ -438,6 +438,7 @@ public final class VectorConv2d implements Conv2dKernels {
             task.g = g;
             task.plan = rowPlan(g);
             task.splits = splits;
+            task.sliceTiles = task.plan.outputTiles(splits);
             task.input = input;
             task.weights = weights;
             task.biases = biases;
@@ -453,6 +454,7 @@ public final class VectorConv2d implements Conv2dKernels {
         Conv2dGeometry g;
         RowPlan plan;
         int splits;
+        FourChannelBlocks.ChannelTiles[] sliceTiles;
         Tensor input, output;
         float[] weights, biases;
 
@@ -461,7 +463,6 @@ public final class VectorConv2d implements Conv2dKernels {
             int perChannel = g.channelsPerGroup() * g.r() * g.s();
             PackedPlanes layout = plan.forwardLayout;
             int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
-            FourChannelBlocks.ChannelTiles[] sliceTiles = plan.outputTiles(splits);
             int n = task / splits;
             int k0 = WorkSplit.start(g.k(), splits, task % splits);
             int k1 = WorkSplit.start(g.k(), splits, task % splits + 1);
@@ -497,6 +498,7 @@ public final class VectorConv2d implements Conv2dKernels {
         void clear() {
             g = null;
             plan = null;
+            sliceTiles = null;
             input = output = null;
             weights = biases = null;
         }
@@ -542,6 +544,7 @@ public final class VectorConv2d implements Conv2dKernels {
             task.g = g;
             task.plan = rowPlan(g);
             task.splits = splits;
+            task.sliceTiles = task.plan.inputTiles(splits);
             task.gradOutput = gradOutput;
             task.rotated = rotated;
             task.gradInput = gradInput;
@@ -587,6 +590,7 @@ public final class VectorConv2d implements Conv2dKernels {
         Conv2dGeometry g;
         RowPlan plan;
         int splits;
+        FourChannelBlocks.ChannelTiles[] sliceTiles;
         Tensor gradOutput, gradInput;
         float[] rotated;
         boolean accumulate;
@@ -595,7 +599,6 @@ public final class VectorConv2d implements Conv2dKernels {
         public void accept(int task) {
             int perChannel = g.filtersPerGroup() * g.r() * g.s();
             PackedPlanes layout = plan.backwardLayout;
-            FourChannelBlocks.ChannelTiles[] sliceTiles = plan.inputTiles(splits);
             int cg = g.channelsPerGroup(), kg = g.filtersPerGroup();
             int padTop = g.dilationH() * (g.r() - 1) - g.padTop();
             int padLeft = g.dilationW() * (g.s() - 1) - g.padLeft();
@@ -632,6 +635,7 @@ public final class VectorConv2d implements Conv2dKernels {
         void clear() {
             g = null;
             plan = null;
+            sliceTiles = null;
             gradOutput = gradInput = null;
             rotated = null;
         }
