@@ -9,6 +9,7 @@ import java.util.Random;
 import org.simdconv.conv.Accumulation;
 import org.simdconv.conv.Conv2d;
 import org.simdconv.conv.Conv2dOptions;
+import org.simdconv.conv.Conv2dPlan;
 import org.simdconv.conv.Implementation;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.tensor.Tensor;
@@ -52,13 +53,10 @@ import org.simdconv.tensor.Tensor;
  *
  * <h2>Numbers and memory</h2>
  * Images, kernels and gradients are float32 off-heap tensors passed through the public
- * {@link Conv2d} API (so the demo exercises whichever kernels are chosen). Like any training loop
- * it keeps its activations in the kernels' channel-blocked layout from step to step
- * ({@link Conv2d#forwardBlocked}, {@link Conv2d#backwardWeightsBlocked}): the image is converted
- * once, before the first step, and nothing is converted per step. (With one channel the blocked
- * layout is NCHW itself, {@link Conv2d#channelBlock(int)}; the loss runs over every element of the
- * blocked tensors, where padding channels, if there were any, would be zero in both {@code z} and
- * {@code y} and add nothing.) The loss is summed in
+ * {@link Conv2d} API (so the demo exercises whichever kernels are chosen), through one
+ * {@link Conv2dPlan} for the whole loop: its kernels are chosen once, and its workspace is reused
+ * from step to step. With one channel the preferred layout is plain NCHW, so nothing is
+ * reordered. The loss is summed in
  * double, and the nine weights are kept in double between steps and rounded to float for each
  * forward pass. The tensors live in one arena closed when the run ends: a confined arena when the
  * run is serial, a shared one when {@link Options#parallelism()} has several threads, since the
@@ -292,12 +290,13 @@ public final class KernelLearning {
         // Confined memory for a serial run; with several threads the kernels' workers must be able
         // to read and write it too (Conv2d falls back to the calling thread for confined tensors).
         try (Arena arena = options.parallelism().threads() > 1 ? Arena.ofShared() : Arena.ofConfined()) {
-            Tensor image = Tensor.allocate(arena, 1, 1, IMAGE_SIZE, IMAGE_SIZE).copyFrom(image());
-            Tensor x = Tensor.allocate(arena, conv.blockedShape(image.shape()));
-            conv.toBlocked(image, x);
+            // One plan for the whole loop: its kernels are chosen once and its workspace reused.
+            Conv2dPlan plan = conv.plan(new int[] {1, 1, IMAGE_SIZE, IMAGE_SIZE},
+                    new int[] {1, 1, KERNEL_SIZE, KERNEL_SIZE});
+            Tensor x = Tensor.allocate(arena, 1, 1, IMAGE_SIZE, IMAGE_SIZE).copyFrom(image());
             Tensor wTrue = Tensor.allocate(arena, 1, 1, KERNEL_SIZE, KERNEL_SIZE).copyFrom(TRUE_KERNEL);
-            Tensor y = Tensor.allocate(arena, conv.blockedShape(new int[] {1, 1, OUTPUT_SIZE, OUTPUT_SIZE}));
-            conv.forwardBlocked(x, wTrue, null, y);
+            Tensor y = Tensor.allocate(arena, 1, 1, OUTPUT_SIZE, OUTPUT_SIZE);
+            plan.forward(x, wTrue, null, y);
             Tensor weight = Tensor.allocate(arena, 1, 1, KERNEL_SIZE, KERNEL_SIZE);
             Tensor z = Tensor.allocate(arena, y.shape());
             Tensor gradZ = Tensor.allocate(arena, y.shape());
@@ -314,7 +313,7 @@ public final class KernelLearning {
                     weightValues[i] = (float) w[i];
                 }
                 weight.copyFrom(weightValues);
-                conv.forwardBlocked(x, weight, null, z);
+                plan.forward(x, weight, null, z);
 
                 float[] out = z.toArray();
                 double sum = 0;
@@ -334,7 +333,7 @@ public final class KernelLearning {
                 }
 
                 gradZ.copyFrom(delta);
-                conv.backwardWeightsBlocked(x, gradZ, gradW, null, Accumulation.OVERWRITE);
+                plan.backwardWeights(x, gradZ, gradW, null, Accumulation.OVERWRITE);
                 float[] dw = gradW.toArray();
                 for (int i = 0; i < w.length; i++) {
                     w[i] -= LEARNING_RATE * dw[i];

@@ -8,15 +8,28 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.IntConsumer;
 
 /**
  * Where a kernel's tasks run: inline on the caller's thread, or on the caller's thread together
  * with the threads of a {@link ForkJoinPool} the caller chooses. The thread count is the pool's
  * parallelism; kernels split their work by it, so it also fixes the summation order of reductions
  * and makes results reproducible.
+ *
+ * <p>Thread-safe: any number of threads may call {@link #forEach} at once, on one instance or on
+ * several sharing a pool; each call has its own tasks and workers.
  */
 public final class Parallelism {
+
+    /**
+     * One task of a {@link #forEach} call: {@code index} in {@code [0, taskCount)}, run by
+     * {@code worker} in {@code [0, threads())}, a number that no other thread of the same call
+     * has (the caller is worker 0), as OpenMP's thread number: a task may use the per-worker part
+     * of a workspace ({@link Workspace.Lease#floats(int, int, int)}) without locking.
+     */
+    @FunctionalInterface
+    public interface Task {
+        void run(int index, int worker);
+    }
 
     private static final Parallelism SERIAL = new Parallelism(null);
 
@@ -48,7 +61,7 @@ public final class Parallelism {
     }
 
     /**
-     * Runs {@code task.accept(i)} for every {@code i} in {@code [0, taskCount)}, in parallel, and
+     * Runs {@code task.run(i, worker)} for every {@code i} in {@code [0, taskCount)}, in parallel, and
      * returns when all are done; a task's exception is thrown here, after the other tasks ended.
      * Tasks must write disjoint memory.
      *
@@ -64,22 +77,23 @@ public final class Parallelism {
      * microseconds, and layers run back to back (a MobileNet depthwise layer takes 0.1-0.3 ms, a seed
      * layer 0.05 ms) lost a large part of their second thread to that wake-up on every call.
      */
-    public void forEach(int taskCount, IntConsumer task) {
+    public void forEach(int taskCount, Task task) {
+        Objects.requireNonNull(task, "task");
         if (taskCount < 0) {
             throw new IllegalArgumentException("taskCount must be >= 0, got " + taskCount);
         }
         if (pool == null || taskCount <= 1) {
             for (int i = 0; i < taskCount; i++) {
-                task.accept(i);
+                task.run(i, 0);
             }
             return;
         }
-        SharedTasks shared = SharedTasks.forThisThread();
+        SharedTasks shared = SharedTasks.forThisThread(pool);
         int helpers = Math.min(pool.getParallelism(), taskCount) - 1;
         shared.start(taskCount, task, helpers);
         try {
             shared.bringHelpers(pool, helpers);
-            shared.work();
+            shared.work(0);
             shared.awaitAll();
         } finally {
             shared.finish();
@@ -110,29 +124,41 @@ public final class Parallelism {
         private final AtomicInteger remaining = new AtomicInteger();
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         private Helper[] helpers = new Helper[0];
-        private volatile IntConsumer task;
+        private volatile Task task;
         private volatile Thread waiter;
         private boolean inUse;
 
-        /** This thread's instance when it is free, else a new one (kept for the next call when this thread has none). */
-        static SharedTasks forThisThread() {
+        /**
+         * This thread's instance for {@code pool} when it is free, else a new one (kept for the next
+         * call when this thread has none, or one of another pool). The helpers of an instance belong
+         * to its pool: one lingering from a call on another pool never joins this one, so a call
+         * never has more threads than its pool's parallelism, nor a worker number of another pool.
+         */
+        static SharedTasks forThisThread(ForkJoinPool pool) {
             SharedTasks kept = OF_THREAD.get();
-            if (kept != null && !kept.inUse) {
+            if (kept != null && !kept.inUse && kept.pool == pool) {
                 return kept;
             }
-            SharedTasks fresh = new SharedTasks();
-            if (kept == null) {
+            SharedTasks fresh = new SharedTasks(pool);
+            if (kept == null || !kept.inUse) {
                 OF_THREAD.set(fresh);
             }
             return fresh;
         }
 
-        void start(int count, IntConsumer task, int helperCount) {
+        /** The pool whose threads help with this instance's calls. */
+        private final ForkJoinPool pool;
+
+        private SharedTasks(ForkJoinPool pool) {
+            this.pool = pool;
+        }
+
+        void start(int count, Task task, int helperCount) {
             inUse = true;
             if (helpers.length < helperCount) {
                 Helper[] grown = java.util.Arrays.copyOf(helpers, helperCount);
                 for (int h = helpers.length; h < helperCount; h++) {
-                    grown[h] = new Helper(this);
+                    grown[h] = new Helper(this, h + 1);
                 }
                 helpers = grown;
             }
@@ -162,10 +188,11 @@ public final class Parallelism {
             return (int) c < (int) (c >>> 32);
         }
 
-        void work() {
+        /** Runs task indices of the current call until none is left, as worker number {@code worker}. */
+        void work(int worker) {
             for (long c = claims.getAndIncrement(); (int) c < (int) (c >>> 32); c = claims.getAndIncrement()) {
                 try {
-                    task.accept((int) c);
+                    task.run((int) c, worker);
                 } catch (Throwable t) {
                     if (!failure.compareAndSet(null, t)) {
                         failure.get().addSuppressed(t);
@@ -245,10 +272,13 @@ public final class Parallelism {
      */
     private static final class Helper extends ForkJoinTask<Void> {
         private final SharedTasks shared;
+        /** The worker number of this helper in every call it joins: its place among the helpers, plus one. */
+        private final int worker;
         private final AtomicBoolean active = new AtomicBoolean();
 
-        Helper(SharedTasks shared) {
+        Helper(SharedTasks shared, int worker) {
             this.shared = shared;
+            this.worker = worker;
             complete(null); // a helper never submitted counts as one that has left
         }
 
@@ -265,7 +295,7 @@ public final class Parallelism {
         protected boolean exec() {
             do {
                 do {
-                    shared.work();
+                    shared.work(worker);
                 } while (shared.awaitNextCall());
                 active.set(false);
             } while (shared.hasWork() && active.compareAndSet(false, true));

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Function;
+import org.simdconv.internal.Backends;
 
 /**
  * One convolution problem for the tests: shapes and options, plus a seeded generator of random
@@ -15,7 +16,7 @@ import java.util.function.Function;
 record ConvCase(int[] inputShape, int[] weightShape, Conv2dOptions options) {
 
     /** The channel block of the blocked layout on this machine (the preferred species' float lanes). */
-    private static final int LANES = KernelSelection.channelBlock();
+    static final int LANES = Backends.simdAvailable() ? Backends.simd().channelBlock() : 8;
 
     Conv2dGeometry geometry() {
         return Conv2dGeometry.of(inputShape, weightShape, options);
@@ -89,6 +90,79 @@ record ConvCase(int[] inputShape, int[] weightShape, Conv2dOptions options) {
             Conv2dOptions options = Conv2dOptions.defaults().withDilation(random.nextInt(4) == 0 ? 2 : 1, 1);
             return new ConvCase(new int[] {pick(random, 1, 1, 2, 3), c, h, w}, new int[] {k, c, 1, 1}, options);
         });
+    }
+
+    /** The network layer lists of {@code src/test/resources/shapes} (oneDNN's benchdnn lists). */
+    static final List<String> NETWORKS = List.of("resnet50.csv", "mobilenet_v1.csv", "vgg11_alexnet.csv",
+            "conv-shapes.csv");
+
+    /**
+     * The layers of real networks ({@link #NETWORKS}) as the kernels that carry the speed see them,
+     * at a cost the oracle can afford: their channels (up to 512, and on every fourth layer a few
+     * fewer, so that the last block is partial), kernel, stride, padding and groups as listed;
+     * batch 8, or 16 on every third layer; planes cut down until a pass is at most
+     * {@code maxFlops}, keeping at least two output rows and columns (so that both a layer's borders
+     * and its interior are computed). With 512-channel layers the planes are small; the random
+     * cases have the large planes.
+     */
+    static List<ConvCase> realLayers(long maxFlops) {
+        List<ConvCase> cases = new ArrayList<>();
+        int index = 0;
+        for (String file : NETWORKS) {
+            for (String[] f : rows(file)) {
+                int c = Integer.parseInt(f[2]), h = Integer.parseInt(f[3]), k = Integer.parseInt(f[5]);
+                int r = Integer.parseInt(f[6]), s = Integer.parseInt(f[7]), stride = Integer.parseInt(f[8]);
+                int groups = Integer.parseInt(f[10]);
+                int padH = f.length > 11 ? Integer.parseInt(f[11]) : Integer.parseInt(f[9]);
+                int padW = f.length > 12 ? Integer.parseInt(f[12]) : Integer.parseInt(f[9]);
+                int n = index % 3 == 2 ? 16 : 8;
+                boolean depthwise = groups == c && groups == k && groups > 1;
+                int tail = !depthwise && groups == 1 && c >= 2 * LANES && index % 4 == 1 ? 3 : 0;
+                int cc = Math.min(c, 512) - tail, kk = Math.min(k, 512) - (tail > 0 ? 1 : 0);
+                int gg = depthwise ? cc : groups;
+                if (depthwise) {
+                    kk = cc;
+                }
+                Conv2dOptions options = Conv2dOptions.defaults().withStride(stride).withGroups(gg)
+                        .withPadding(Padding.of(padH, padW));
+                int outH = Math.min(7, Math.max(2, (h + 2 * padH - r) / stride + 1));
+                int outW = outH + 2;
+                ConvCase layer;
+                do {
+                    int inH = Math.max(1, (outH - 1) * stride + r - 2 * padH);
+                    int inW = Math.max(1, (outW - 1) * stride + s - 2 * padW);
+                    layer = new ConvCase(new int[] {n, cc, inH, inW}, new int[] {kk, cc / gg, r, s}, options);
+                    if (outH > 2 && layer.geometry().flops() > maxFlops) {
+                        outH--;
+                        outW = outH + 1;
+                    } else {
+                        break;
+                    }
+                } while (true);
+                cases.add(layer);
+                index++;
+            }
+        }
+        return cases;
+    }
+
+    /** The data rows of a shapes file, split at commas. */
+    private static List<String[]> rows(String file) {
+        try (var in = ConvCase.class.getResourceAsStream("/shapes/" + file)) {
+            if (in == null) {
+                throw new IllegalStateException("test resource /shapes/" + file + " is missing");
+            }
+            List<String[]> rows = new ArrayList<>();
+            for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+                String t = line.strip();
+                if (!t.isEmpty() && !t.startsWith("#") && !t.startsWith("name,")) {
+                    rows.add(t.split(","));
+                }
+            }
+            return rows;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static ConvCase randomWideCandidate(Random random) {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.Arena;
-import org.simdconv.conv.reference.ScalarConv2d;
 import org.simdconv.tensor.Tensor;
 
 /** Small helpers shared by the convolution tests: choosing kernels, building tensors, matrix chores. */
@@ -27,7 +26,7 @@ final class ConvTestSupport {
                     "jdk.incubator.vector is not in this JVM: start it with --add-modules jdk.incubator.vector");
         }
         Conv2d conv = Conv2d.create(options).withImplementation(implementation);
-        assertEquals(implementation == Implementation.SCALAR, ScalarConv2d.NAME.equals(conv.kernelsName()),
+        assertEquals(implementation == Implementation.SCALAR, Reference.SCALAR_NAME.equals(conv.kernelsName()),
                 "asked for " + implementation + ", got kernels " + conv.kernelsName());
         return conv;
     }

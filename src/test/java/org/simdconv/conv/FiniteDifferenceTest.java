@@ -19,8 +19,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.opentest4j.AssertionFailedError;
-import org.simdconv.conv.reference.ReferenceConvolution;
-import org.simdconv.conv.reference.ScalarConv2d;
 import org.simdconv.tensor.Tensor;
 
 /**
@@ -122,9 +120,9 @@ class FiniteDifferenceTest {
         assertArrayEquals(new int[] {c.input()[0], c.weight()[0], c.outH(), c.outW()}, g.outputShape(), "geometry");
         Operands o = Operands.random(g, c.name().hashCode());
 
-        double[] dx = ReferenceConvolution.backwardData(g, o.gradOutput(), o.w());
-        double[] dw = ReferenceConvolution.backwardWeights(g, o.x(), o.gradOutput());
-        double[] db = ReferenceConvolution.backwardBias(g, o.gradOutput());
+        double[] dx = Reference.backwardData(g, o.gradOutput(), o.w());
+        double[] dw = Reference.backwardWeights(g, o.x(), o.gradOutput());
+        double[] db = Reference.backwardBias(g, o.gradOutput());
 
         assertClose("dX", centralDifferences(o.x(), x -> loss(g, x, o.w(), o.b(), o.gradOutput())), dx);
         assertClose("dW", centralDifferences(o.w(), w -> loss(g, o.x(), w, o.b(), o.gradOutput())), dw);
@@ -143,19 +141,19 @@ class FiniteDifferenceTest {
     void forwardAndBackwardPassesAreAdjoint(Case c) {
         Conv2dGeometry g = c.geometry();
         Operands o = Operands.random(g, c.name().hashCode() + 1L);
-        double forward = dot(o.gradOutput(), ReferenceConvolution.forward(g, o.x(), o.w(), null));
-        double data = dot(ReferenceConvolution.backwardData(g, o.gradOutput(), o.w()), o.x());
-        double weights = dot(ReferenceConvolution.backwardWeights(g, o.x(), o.gradOutput()), o.w());
-        double scale = dot(abs(o.gradOutput()), ReferenceConvolution.forward(g, abs(o.x()), abs(o.w()), null));
+        double forward = dot(o.gradOutput(), Reference.forward(g, o.x(), o.w(), null));
+        double data = dot(Reference.backwardData(g, o.gradOutput(), o.w()), o.x());
+        double weights = dot(Reference.backwardWeights(g, o.x(), o.gradOutput()), o.w());
+        double scale = dot(abs(o.gradOutput()), Reference.forward(g, abs(o.x()), abs(o.w()), null));
         assertTrue(scale > 0, "the case must have terms that touch real pixels");
         assertEquals(forward, data, 1e-12 * scale, "<G, W*X> = <dX, X>");
         assertEquals(forward, weights, 1e-12 * scale, "<G, W*X> = <dW, W>");
 
         double[] zeroX = new double[o.x().length];
         double[] zeroW = new double[o.w().length];
-        double bias = dot(o.gradOutput(), ReferenceConvolution.forward(g, zeroX, zeroW, o.b()));
-        assertEquals(bias, dot(ReferenceConvolution.backwardBias(g, o.gradOutput()), o.b()),
-                1e-12 * dot(abs(o.gradOutput()), ReferenceConvolution.forward(g, zeroX, zeroW, abs(o.b()))),
+        double bias = dot(o.gradOutput(), Reference.forward(g, zeroX, zeroW, o.b()));
+        assertEquals(bias, dot(Reference.backwardBias(g, o.gradOutput()), o.b()),
+                1e-12 * dot(abs(o.gradOutput()), Reference.forward(g, zeroX, zeroW, abs(o.b()))),
                 "<G, b> = <db, b>");
     }
 
@@ -166,7 +164,7 @@ class FiniteDifferenceTest {
         Conv2dGeometry g = c.geometry();
         Operands o = Operands.random(g, 7);
         double[] fd = centralDifferences(o.x(), x -> loss(g, x, o.w(), o.b(), o.gradOutput()));
-        double[] dx = ReferenceConvolution.backwardData(g, o.gradOutput(), o.w());
+        double[] dx = Reference.backwardData(g, o.gradOutput(), o.w());
         assertClose("dX", fd, dx);
         dx[dx.length / 2] += 1e-6;
         assertThrows(AssertionFailedError.class, () -> assertClose("dX", fd, dx));
@@ -189,7 +187,7 @@ class FiniteDifferenceTest {
         }
     }
 
-    private static final int LANES = Conv2d.create(Conv2dOptions.defaults()).channelBlock();
+    private static final int LANES = ConvCase.LANES;
 
     /**
      * Runs the blocked kernels that stage four blocks per pixel (forward and backward-data): four
@@ -364,25 +362,25 @@ class FiniteDifferenceTest {
                 Accumulation.OVERWRITE);
 
         long planeTerms = (long) g.n() * g.outH() * g.outW();
-        assertWithinFloatBound("forward", ReferenceConvolution.forward(g, xd, wd, bd), y,
-                ReferenceConvolution.forward(g, abs(xd), abs(wd), abs(bd)), (long) g.channelsPerGroup() * g.r() * g.s() + 1);
+        assertWithinFloatBound("forward", Reference.forward(g, xd, wd, bd), y,
+                Reference.forward(g, abs(xd), abs(wd), abs(bd)), (long) g.channelsPerGroup() * g.r() * g.s() + 1);
         double[][] fd = FACADE_DIFFERENCES.computeIfAbsent(c.name(), name -> new double[][] {
                 centralDifferences(xd, v -> loss(g, v, wd, bd, gd)),
                 centralDifferences(wd, v -> loss(g, xd, v, bd, gd)),
                 centralDifferences(bd, v -> loss(g, xd, wd, v, gd))});
         assertWithinFloatBound("dX", fd[0], dx,
-                ReferenceConvolution.backwardData(g, abs(gd), abs(wd)), (long) g.filtersPerGroup() * g.r() * g.s());
+                Reference.backwardData(g, abs(gd), abs(wd)), (long) g.filtersPerGroup() * g.r() * g.s());
         assertWithinFloatBound("dW", fd[1], dw,
-                ReferenceConvolution.backwardWeights(g, abs(xd), abs(gd)), planeTerms);
+                Reference.backwardWeights(g, abs(xd), abs(gd)), planeTerms);
         assertWithinFloatBound("db", fd[2], db,
-                ReferenceConvolution.backwardBias(g, abs(gd)), planeTerms);
+                Reference.backwardBias(g, abs(gd)), planeTerms);
 
         if (impl == Implementation.SCALAR) {
-            assertEquals(ScalarConv2d.NAME, conv.kernelsName());
-            assertArrayEquals(rounded(ReferenceConvolution.forward(g, xd, wd, bd)), y, 0f, "forward, rounded once");
-            assertArrayEquals(rounded(ReferenceConvolution.backwardData(g, gd, wd)), dx, 0f, "dX, rounded once");
-            assertArrayEquals(rounded(ReferenceConvolution.backwardWeights(g, xd, gd)), dw, 0f, "dW, rounded once");
-            assertArrayEquals(rounded(ReferenceConvolution.backwardBias(g, gd)), db, 0f, "db, rounded once");
+            assertEquals(Reference.SCALAR_NAME, conv.kernelsName());
+            assertArrayEquals(rounded(Reference.forward(g, xd, wd, bd)), y, 0f, "forward, rounded once");
+            assertArrayEquals(rounded(Reference.backwardData(g, gd, wd)), dx, 0f, "dX, rounded once");
+            assertArrayEquals(rounded(Reference.backwardWeights(g, xd, gd)), dw, 0f, "dW, rounded once");
+            assertArrayEquals(rounded(Reference.backwardBias(g, gd)), db, 0f, "db, rounded once");
         }
     }
 
@@ -392,7 +390,7 @@ class FiniteDifferenceTest {
 
     /** {@code L = sum(G .* forward(X, W, b))}, in double. */
     static double loss(Conv2dGeometry g, double[] x, double[] w, double[] b, double[] gradOutput) {
-        return dot(gradOutput, ReferenceConvolution.forward(g, x, w, b));
+        return dot(gradOutput, Reference.forward(g, x, w, b));
     }
 
     /** {@code (L(v + h e_i) - L(v - h e_i)) / 2h} for every i; {@code v} is restored afterwards. */

@@ -24,7 +24,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.simdconv.conv.reference.ReferenceConvolution;
 import org.simdconv.tensor.Tensor;
 
 /**
@@ -424,15 +423,15 @@ class SeedExamplesTest {
                 {0, 0, 0, 0, 0, 0, 0},
                 {0, 0, 0, 0, 0, 0, 0},
                 {d21, 0, 0, d22, 0, 0, d23}};
-        assertExact(stride2, toFloats(ReferenceConvolution.insertZeros(delta, 2, 3, 2, 2)), "stride 2 (3x5)");
-        assertExact(stride3, toFloats(ReferenceConvolution.insertZeros(delta, 2, 3, 3, 3)), "stride 3 (4x7)");
+        assertExact(stride2, toFloats(Reference.insertZeros(delta, 2, 3, 2, 2)), "stride 2 (3x5)");
+        assertExact(stride3, toFloats(Reference.insertZeros(delta, 2, 3, 3, 3)), "stride 3 (4x7)");
         assertExact(flatten(new float[][] {{d11, d12, d13}, {d21, d22, d23}}),
-                toFloats(ReferenceConvolution.insertZeros(delta, 2, 3, 1, 1)), "stride 1 (a copy)");
+                toFloats(Reference.insertZeros(delta, 2, 3, 1, 1)), "stride 1 (a copy)");
         // unequal strides: 1 zero row between rows, 2 zero columns between columns
         assertExact(new float[][] {
                 {d11, 0, 0, d12, 0, 0, d13},
                 {0, 0, 0, 0, 0, 0, 0},
-                {d21, 0, 0, d22, 0, 0, d23}}, toFloats(ReferenceConvolution.insertZeros(delta, 2, 3, 2, 3)), "2x3");
+                {d21, 0, 0, d22, 0, 0, d23}}, toFloats(Reference.insertZeros(delta, 2, 3, 2, 3)), "2x3");
     }
 
     /** Stride, input H, input W; the 3x3 kernel always gives the seed's 2x3 gradient. */
@@ -462,7 +461,7 @@ class SeedExamplesTest {
             assertArrayEquals(new int[] {1, 1, 2, 3},
                     strided.geometry(new int[] {1, 1, h, w}, new int[] {1, 1, 3, 3}).outputShape());
 
-            float[][] dilated = toMatrix(ReferenceConvolution.insertZeros(toDoubles(dz), 2, 3, stride, stride),
+            float[][] dilated = toMatrix(Reference.insertZeros(toDoubles(dz), 2, 3, stride, stride),
                     stride + 1, 2 * stride + 1);
             float[][] extended = extend(dilated, h - 3 + 1, w - 3 + 1);
             float[] expectedDx = unit.forward(arena, plane(arena, pad(extended, 3 - 1)), plane(arena, rot180(kernel)),

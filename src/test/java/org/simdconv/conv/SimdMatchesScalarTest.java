@@ -19,13 +19,20 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.simdconv.conv.reference.ReferenceConvolution;
 import org.simdconv.parallel.Parallelism;
+import org.simdconv.tensor.Layout;
 import org.simdconv.tensor.Tensor;
 
 /**
  * The Vector API path against the scalar oracle on hundreds of random problems (see
- * {@link ConvCase#random}), every pass, overwrite and accumulate, on 1, 2 and 3 threads.
+ * {@link ConvCase#random}) and on the layers of real networks ({@link ConvCase#realLayers}): every
+ * pass, overwrite and accumulate.
+ *
+ * <p>Each case runs on a thread count (1, 2 or 3) and with its activations in a layout (plain NCHW,
+ * or the blocked layout the kernels prefer) fixed by its place in its list, both shown in the
+ * test's name, so that a failure repeats. Every result goes into a fresh tensor whose every byte is
+ * a NaN ({@link TestData#poisoned}): an element a kernel never writes, or a padding lane it leaves
+ * non-zero, fails the comparison.
  *
  * <p>With small-integer data every float operation is exact, so the two paths must agree bit for
  * bit whatever their summation order. With Gaussian data they must agree within the rounding-error
@@ -66,20 +73,71 @@ class SimdMatchesScalarTest {
         threeThreads.close();
     }
 
-    static List<ConvCase> integerCases() {
-        return INTEGER_CASES;
+    /**
+     * A case as it runs: its problem, the threads of the Vector API path, and whether its
+     * activations are in the preferred (blocked, for enough channels) layout or plain.
+     */
+    record Run(ConvCase problem, int threads, boolean preferredLayouts) {
+        @Override
+        public String toString() {
+            return problem + " threads=" + threads + (preferredLayouts ? " preferred-layouts" : " plain");
+        }
     }
 
-    static List<ConvCase> gaussianCases() {
-        return GAUSSIAN_CASES;
+    /** {@code cases} each with 1, 2 or 3 threads and plain or preferred layouts, by its place in the list. */
+    static List<Run> runs(List<ConvCase> cases) {
+        List<Run> runs = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            runs.add(new Run(cases.get(i), 1 + i % 3, (i / 3) % 2 == 0));
+        }
+        return runs;
     }
 
-    private static Parallelism parallelismFor(ConvCase c) {
-        return switch (Math.floorMod(c.hashCode(), 3)) {
-            case 0 -> Parallelism.serial();
-            case 1 -> Parallelism.on(twoThreads);
+    static List<Run> integerCases() {
+        return runs(INTEGER_CASES);
+    }
+
+    static List<Run> gaussianCases() {
+        return runs(GAUSSIAN_CASES);
+    }
+
+    static List<Run> realLayers() {
+        return runs(ConvCase.realLayers(40_000_000));
+    }
+
+    static List<Run> depthwiseRuns() {
+        return runs(depthwiseCases());
+    }
+
+    static List<Run> firstLayerRuns() {
+        return runs(firstLayerCases());
+    }
+
+    static List<Run> longRowRuns() {
+        return runs(longRowCases());
+    }
+
+    static List<Run> sixFilterRuns() {
+        return runs(sixFilterCases());
+    }
+
+    private static Parallelism parallelism(int threads) {
+        return switch (threads) {
+            case 1 -> Parallelism.serial();
+            case 2 -> Parallelism.on(twoThreads);
             default -> Parallelism.on(threeThreads);
         };
+    }
+
+    /** The SIMD convolution of a run. */
+    private static Conv2d simd(Run run) {
+        return Conv2d.create(run.problem().options()).withImplementation(Implementation.SIMD)
+                .withParallelism(parallelism(run.threads()));
+    }
+
+    /** The layout of a run's activation of {@code channels} channels. */
+    private static Layout layout(Conv2d conv, Run run, int channels) {
+        return run.preferredLayouts() ? conv.preferredLayout(channels) : Layout.plain();
     }
 
     /** The suites must reach every kernel of the ordered lists, or a kernel could go untested. */
@@ -119,6 +177,26 @@ class SimdMatchesScalarTest {
     }
 
     /**
+     * The real layers run the kernels made for many channels: with at least half a block of input
+     * channels in one group, never the row kernels made for a few.
+     */
+    @Test
+    void realLayersWithManyChannelsRunTheBlockedKernels() {
+        for (Run run : realLayers()) {
+            ConvCase c = run.problem();
+            Conv2dGeometry g = c.geometry();
+            if (g.groups() != 1 || 2 * g.c() < ConvCase.LANES || 2 * g.k() < ConvCase.LANES) {
+                continue;
+            }
+            Conv2d conv = simd(run);
+            for (Conv2dPass pass : Conv2dPass.values()) {
+                String kernel = conv.kernelName(pass, c.inputShape(), c.weightShape());
+                assertTrue(!kernel.contains("row-direct") && !kernel.contains("flat-plane"), g + " " + pass + " runs " + kernel);
+            }
+        }
+    }
+
+    /**
      * The first-layer cases reach the kernel they are there for with 512-bit vectors (with narrower
      * ones it declines): forward always, backward-weights with a multiple of 64 filters.
      */
@@ -148,7 +226,7 @@ class SimdMatchesScalarTest {
      * of 64 channels) and backward-data (64 channels from 256), both staged four blocks per pixel at
      * 8 lanes. The random cases are too small to reach a second chunk.
      */
-    @ParameterizedTest(name = "stride {0}")
+    @ParameterizedTest(name = "stride {0}, threads=2")
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
     void weightsSpanningSeveralChunksAreExact(int stride) {
         ConvCase c = new ConvCase(new int[] {2, 64, 9, 8}, new int[] {256, 64, 3, 3},
@@ -164,7 +242,8 @@ class SimdMatchesScalarTest {
             Tensor b = TestData.smallIntegers(arena, random, g.biasShape());
             Tensor dz = TestData.smallIntegers(arena, random, g.outputShape());
             assertSameValues("forward " + g, scalar.forward(arena, x, w, b).toArray(), simd.forward(arena, x, w, b).toArray());
-            Tensor dxScalar = Tensor.allocate(arena, g.inputShape()), dxSimd = Tensor.allocate(arena, g.inputShape());
+            Tensor dxScalar = Tensor.allocate(arena, g.inputShape());
+            Tensor dxSimd = TestData.poisoned(arena, Layout.plain(), g.inputShape());
             scalar.backwardData(dz, w, dxScalar, Accumulation.OVERWRITE);
             simd.backwardData(dz, w, dxSimd, Accumulation.OVERWRITE);
             assertSameValues("backward-data " + g, dxScalar.toArray(), dxSimd.toArray());
@@ -248,36 +327,46 @@ class SimdMatchesScalarTest {
                 new ConvCase(new int[] {12, 2, 40, 40}, new int[] {6, 2, 3, 3}, d.withPadding(Padding.of(1))));
     }
 
-    @ParameterizedTest
-    @MethodSource({"integerCases", "depthwiseCases", "firstLayerCases", "longRowCases", "sixFilterCases"})
-    void everyPassIsExactOnSmallIntegers(ConvCase c) {
-        Conv2dGeometry g = c.geometry();
-        Conv2d scalar = Conv2d.create(c.options()).withImplementation(Implementation.SCALAR);
-        Conv2d simd = Conv2d.create(c.options()).withImplementation(Implementation.SIMD).withParallelism(parallelismFor(c));
+    @ParameterizedTest(name = "{0}")
+    @MethodSource({"integerCases", "depthwiseRuns", "firstLayerRuns", "longRowRuns", "sixFilterRuns", "realLayers"})
+    void everyPassIsExactOnSmallIntegers(Run run) {
+        Conv2dGeometry g = run.problem().geometry();
+        Conv2d scalar = Conv2d.create(run.problem().options()).withImplementation(Implementation.SCALAR);
+        Conv2d simd = simd(run);
+        Layout in = layout(simd, run, g.c()), out = layout(simd, run, g.k());
         Random random = new Random(g.toString().hashCode());
         try (Arena arena = Arena.ofShared()) {
             Tensor x = TestData.smallIntegers(arena, random, g.inputShape());
             Tensor w = TestData.smallIntegers(arena, random, g.weightShape());
             Tensor b = TestData.smallIntegers(arena, random, g.biasShape());
             Tensor dz = TestData.smallIntegers(arena, random, g.outputShape());
+            Tensor xs = TestData.copy(arena, x, in), dzs = TestData.copy(arena, dz, out);
 
-            assertSameValues("forward " + g, scalar.forward(arena, x, w, b).toArray(), simd.forward(arena, x, w, b).toArray());
-            assertSameValues("forward without bias " + g, scalar.forward(arena, x, w, null).toArray(),
-                    simd.forward(arena, x, w, null).toArray());
+            Tensor y = TestData.poisoned(arena, out, g.outputShape());
+            simd.forward(xs, w, b, y);
+            assertSameValues("forward " + g, scalar.forward(arena, x, w, b).toArray(), y.toArray());
+            TestData.assertPaddingIsZero("forward " + g, y);
+            Tensor y0 = TestData.poisoned(arena, out, g.outputShape());
+            simd.forward(xs, w, null, y0);
+            assertSameValues("forward without bias " + g, scalar.forward(arena, x, w, null).toArray(), y0.toArray());
 
             for (Accumulation mode : Accumulation.values()) {
+                boolean add = mode == Accumulation.ACCUMULATE;
                 Tensor start = TestData.smallIntegers(arena, random, g.inputShape());
-                Tensor dxScalar = TestData.copy(arena, start), dxSimd = TestData.copy(arena, start);
+                Tensor dxScalar = TestData.copy(arena, start);
+                Tensor dxSimd = add ? TestData.copy(arena, start, in) : TestData.poisoned(arena, in, g.inputShape());
                 scalar.backwardData(dz, w, dxScalar, mode);
-                simd.backwardData(dz, w, dxSimd, mode);
+                simd.backwardData(dzs, w, dxSimd, mode);
                 assertSameValues("backward-data " + mode + " " + g, dxScalar.toArray(), dxSimd.toArray());
+                TestData.assertPaddingIsZero("backward-data " + mode + " " + g, dxSimd);
 
                 Tensor startW = TestData.smallIntegers(arena, random, g.weightShape());
                 Tensor startB = TestData.smallIntegers(arena, random, g.biasShape());
-                Tensor dwScalar = TestData.copy(arena, startW), dwSimd = TestData.copy(arena, startW);
-                Tensor dbScalar = TestData.copy(arena, startB), dbSimd = TestData.copy(arena, startB);
+                Tensor dwScalar = TestData.copy(arena, startW), dbScalar = TestData.copy(arena, startB);
+                Tensor dwSimd = add ? TestData.copy(arena, startW) : TestData.poisoned(arena, Layout.plain(), g.weightShape());
+                Tensor dbSimd = add ? TestData.copy(arena, startB) : TestData.poisoned(arena, Layout.plain(), g.biasShape());
                 scalar.backwardWeights(x, dz, dwScalar, dbScalar, mode);
-                simd.backwardWeights(x, dz, dwSimd, dbSimd, mode);
+                simd.backwardWeights(xs, dzs, dwSimd, dbSimd, mode);
                 assertSameValues("backward-weights " + mode + " " + g, dwScalar.toArray(), dwSimd.toArray());
                 assertSameValues("backward-bias " + mode + " " + g, dbScalar.toArray(), dbSimd.toArray());
             }
@@ -285,10 +374,11 @@ class SimdMatchesScalarTest {
     }
 
     /** Every fourth exact case: enough to reach every kernel (with its tails) with non-finite data. */
-    static List<ConvCase> nonFiniteCases() {
-        List<ConvCase> every4th = new ArrayList<>();
-        for (int i = 0; i < INTEGER_CASES.size(); i += 4) {
-            every4th.add(INTEGER_CASES.get(i));
+    static List<Run> nonFiniteCases() {
+        List<Run> every4th = new ArrayList<>();
+        List<Run> all = integerCases();
+        for (int i = 0; i < all.size(); i += 4) {
+            every4th.add(all.get(i));
         }
         return every4th;
     }
@@ -302,70 +392,78 @@ class SimdMatchesScalarTest {
      * multiplies the infinity by inserted zeros that the kernels never form (nor does oneDNN); for
      * the same reason the infinite gradient is not used in backward-weights (padding zeros).
      */
-    @ParameterizedTest
+    @ParameterizedTest(name = "{0}")
     @MethodSource("nonFiniteCases")
-    void infinitiesReachExactlyTheResultsThatReadThem(ConvCase c) {
-        Conv2dGeometry g = c.geometry();
-        Conv2d scalar = Conv2d.create(c.options()).withImplementation(Implementation.SCALAR);
-        Conv2d simd = Conv2d.create(c.options()).withImplementation(Implementation.SIMD).withParallelism(parallelismFor(c));
+    void infinitiesReachExactlyTheResultsThatReadThem(Run run) {
+        Conv2dGeometry g = run.problem().geometry();
+        Conv2d scalar = Conv2d.create(run.problem().options()).withImplementation(Implementation.SCALAR);
+        Conv2d simd = simd(run);
+        Layout in = layout(simd, run, g.c()), out = layout(simd, run, g.k());
         Random random = new Random(g.toString().hashCode());
         try (Arena arena = Arena.ofShared()) {
             Tensor x = TestData.smallIntegers(arena, random, g.inputShape());
             Tensor w = TestData.smallIntegers(arena, random, g.weightShape());
             Tensor dz = TestData.smallIntegers(arena, random, g.outputShape());
             x.set(Float.POSITIVE_INFINITY, 0, 0, 0, g.w() - 1);
-            assertSameValues("forward " + g, scalar.forward(arena, x, w, null).toArray(),
-                    simd.forward(arena, x, w, null).toArray());
+            Tensor xs = TestData.copy(arena, x, in);
+            Tensor y = TestData.poisoned(arena, out, g.outputShape());
+            simd.forward(xs, w, null, y);
+            assertSameValues("forward " + g, scalar.forward(arena, x, w, null).toArray(), y.toArray());
             if (g.strideH() == 1 && g.strideW() == 1) {
-                Tensor dwScalar = Tensor.allocate(arena, g.weightShape()), dwSimd = Tensor.allocate(arena, g.weightShape());
+                Tensor dwScalar = Tensor.allocate(arena, g.weightShape());
+                Tensor dwSimd = TestData.poisoned(arena, Layout.plain(), g.weightShape());
                 scalar.backwardWeights(x, dz, dwScalar, null, Accumulation.OVERWRITE);
-                simd.backwardWeights(x, dz, dwSimd, null, Accumulation.OVERWRITE);
+                simd.backwardWeights(xs, TestData.copy(arena, dz, out), dwSimd, null, Accumulation.OVERWRITE);
                 assertSameValues("backward-weights " + g, dwScalar.toArray(), dwSimd.toArray());
             }
 
             dz.set(Float.NEGATIVE_INFINITY, g.n() - 1, g.k() - 1, g.outH() - 1, g.outW() - 1);
-            Tensor dxScalar = Tensor.allocate(arena, g.inputShape()), dxSimd = Tensor.allocate(arena, g.inputShape());
+            Tensor dxScalar = Tensor.allocate(arena, g.inputShape());
+            Tensor dxSimd = TestData.poisoned(arena, in, g.inputShape());
             scalar.backwardData(dz, w, dxScalar, Accumulation.OVERWRITE);
-            simd.backwardData(dz, w, dxSimd, Accumulation.OVERWRITE);
+            simd.backwardData(TestData.copy(arena, dz, out), w, dxSimd, Accumulation.OVERWRITE);
             assertSameValues("backward-data " + g, dxScalar.toArray(), dxSimd.toArray());
         }
     }
 
-    @ParameterizedTest
+    @ParameterizedTest(name = "{0}")
     @MethodSource("gaussianCases")
-    void everyPassIsWithinTheRoundingBoundOnGaussianData(ConvCase c) {
-        Conv2dGeometry g = c.geometry();
-        Conv2d scalar = Conv2d.create(c.options()).withImplementation(Implementation.SCALAR);
-        Conv2d simd = Conv2d.create(c.options()).withImplementation(Implementation.SIMD).withParallelism(parallelismFor(c));
+    void everyPassIsWithinTheRoundingBoundOnGaussianData(Run run) {
+        Conv2dGeometry g = run.problem().geometry();
+        Conv2d scalar = Conv2d.create(run.problem().options()).withImplementation(Implementation.SCALAR);
+        Conv2d simd = simd(run);
+        Layout in = layout(simd, run, g.c()), out = layout(simd, run, g.k());
         Random random = new Random(g.toString().hashCode());
         try (Arena arena = Arena.ofShared()) {
             Tensor x = TestData.gaussian(arena, random, g.inputShape());
             Tensor w = TestData.gaussian(arena, random, g.weightShape());
             Tensor b = TestData.gaussian(arena, random, g.biasShape());
             Tensor dz = TestData.gaussian(arena, random, g.outputShape());
+            Tensor xs = TestData.copy(arena, x, in), dzs = TestData.copy(arena, dz, out);
             double[] ax = abs(x.toArray()), aw = abs(w.toArray()), ab = abs(b.toArray()), adz = abs(dz.toArray());
             long planeTerms = (long) g.n() * g.outH() * g.outW();
 
-            assertWithinRoundingBound("forward " + g, scalar.forward(arena, x, w, b).toArray(),
-                    simd.forward(arena, x, w, b).toArray(), ReferenceConvolution.forward(g, ax, aw, ab),
-                    (long) g.channelsPerGroup() * g.r() * g.s() + 1);
+            Tensor y = TestData.poisoned(arena, out, g.outputShape());
+            simd.forward(xs, w, b, y);
+            assertWithinRoundingBound("forward " + g, scalar.forward(arena, x, w, b).toArray(), y.toArray(),
+                    Reference.forward(g, ax, aw, ab), (long) g.channelsPerGroup() * g.r() * g.s() + 1);
 
-            Tensor dx = Tensor.allocate(arena, g.inputShape());
-            scalar.backwardData(dz, w, dx, Accumulation.OVERWRITE);
-            float[] expectedDx = dx.toArray();
-            simd.backwardData(dz, w, dx, Accumulation.OVERWRITE);
-            assertWithinRoundingBound("backward-data " + g, expectedDx, dx.toArray(),
-                    ReferenceConvolution.backwardData(g, adz, aw), (long) g.filtersPerGroup() * g.r() * g.s());
+            Tensor dxScalar = Tensor.allocate(arena, g.inputShape());
+            Tensor dxSimd = TestData.poisoned(arena, in, g.inputShape());
+            scalar.backwardData(dz, w, dxScalar, Accumulation.OVERWRITE);
+            simd.backwardData(dzs, w, dxSimd, Accumulation.OVERWRITE);
+            assertWithinRoundingBound("backward-data " + g, dxScalar.toArray(), dxSimd.toArray(),
+                    Reference.backwardData(g, adz, aw), (long) g.filtersPerGroup() * g.r() * g.s());
 
-            Tensor dw = Tensor.allocate(arena, g.weightShape());
-            Tensor db = Tensor.allocate(arena, g.biasShape());
-            scalar.backwardWeights(x, dz, dw, db, Accumulation.OVERWRITE);
-            float[] expectedDw = dw.toArray(), expectedDb = db.toArray();
-            simd.backwardWeights(x, dz, dw, db, Accumulation.OVERWRITE);
-            assertWithinRoundingBound("backward-weights " + g, expectedDw, dw.toArray(),
-                    ReferenceConvolution.backwardWeights(g, ax, adz), planeTerms);
-            assertWithinRoundingBound("backward-bias " + g, expectedDb, db.toArray(),
-                    ReferenceConvolution.backwardBias(g, adz), planeTerms);
+            Tensor dwScalar = Tensor.allocate(arena, g.weightShape()), dbScalar = Tensor.allocate(arena, g.biasShape());
+            Tensor dwSimd = TestData.poisoned(arena, Layout.plain(), g.weightShape());
+            Tensor dbSimd = TestData.poisoned(arena, Layout.plain(), g.biasShape());
+            scalar.backwardWeights(x, dz, dwScalar, dbScalar, Accumulation.OVERWRITE);
+            simd.backwardWeights(xs, dzs, dwSimd, dbSimd, Accumulation.OVERWRITE);
+            assertWithinRoundingBound("backward-weights " + g, dwScalar.toArray(), dwSimd.toArray(),
+                    Reference.backwardWeights(g, ax, adz), planeTerms);
+            assertWithinRoundingBound("backward-bias " + g, dbScalar.toArray(), dbSimd.toArray(),
+                    Reference.backwardBias(g, adz), planeTerms);
         }
     }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.lang.foreign.Arena;
 import java.util.Random;
+import org.simdconv.tensor.Layout;
 import org.simdconv.tensor.Tensor;
 
 /** Random tensors and exact or bounded comparisons of float results. */
@@ -39,6 +40,43 @@ final class TestData {
 
     static Tensor copy(Arena arena, Tensor t) {
         return Tensor.allocate(arena, t.shape()).copyFrom(t.toArray());
+    }
+
+    /** {@code t}'s values in a new tensor of {@code layout}. */
+    static Tensor copy(Arena arena, Tensor t, Layout layout) {
+        Tensor out = Tensor.allocate(arena, layout, t.shape());
+        t.copyTo(out);
+        return out;
+    }
+
+    /**
+     * A fresh result tensor whose every byte, padding channels included, is a NaN: a pass that
+     * leaves an element unwritten, or a padding lane not zero, shows it.
+     */
+    static Tensor poisoned(Arena arena, Layout layout, int... shape) {
+        Tensor t = Tensor.allocate(arena, layout, shape);
+        t.segment().asSlice(t.byteOffset(), t.storageBytes()).fill((byte) 0xFF);
+        return t;
+    }
+
+    /** Fails unless every padding lane of a blocked tensor (the channels past the last of the last block) is 0. */
+    static void assertPaddingIsZero(String what, Tensor t) {
+        int b = t.layout().block(), c = t.dim(1);
+        if (t.layout().isPlain() || c % b == 0) {
+            return;
+        }
+        long pixels = (long) t.dim(2) * t.dim(3), blocks = Math.ceilDiv(c, b);
+        for (int n = 0; n < t.dim(0); n++) {
+            long last = t.byteOffset() + ((n * blocks + blocks - 1) * pixels * b) * Float.BYTES;
+            for (long p = 0; p < pixels; p++) {
+                for (int lane = c % b; lane < b; lane++) {
+                    float v = t.segment().get(Tensor.FLOAT, last + (p * b + lane) * Float.BYTES);
+                    if (Float.floatToRawIntBits(v) != 0) {
+                        fail(what + ": padding lane " + lane + " of item " + n + ", pixel " + p + " is " + v);
+                    }
+                }
+            }
+        }
     }
 
     static double[] widen(float[] values) {
@@ -78,6 +116,10 @@ final class TestData {
      */
     static void assertWithinRoundingBound(String what, float[] expected, float[] actual, double[] magnitude,
                                           long terms) {
+        if (expected.length != actual.length || magnitude.length != expected.length) {
+            fail(what + ": length " + actual.length + ", expected " + expected.length + " (magnitudes "
+                    + magnitude.length + ")");
+        }
         double u = FLOAT_UNIT_ROUNDOFF;
         double gamma = terms * u / (1 - terms * u);
         for (int i = 0; i < expected.length; i++) {

@@ -11,7 +11,6 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.function.Function;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.simdconv.conv.reference.ReferenceConvolution;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.tensor.Tensor;
 
@@ -81,7 +80,7 @@ class ThreadCountTest {
                 double[] adz = abs(TestData.gaussian(arena, random, g.outputShape()).toArray());
                 long terms = (long) g.n() * g.outH() * g.outW();
                 // Two float results, each within the bound of the exact value: within twice the bound of each other.
-                double[] twice = ReferenceConvolution.backwardWeights(g, ax, adz);
+                double[] twice = Reference.backwardWeights(g, ax, adz);
                 for (int i = 0; i < twice.length; i++) {
                     twice[i] *= 2;
                 }

@@ -16,7 +16,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.simdconv.conv.reference.ScalarConv2d;
 import org.simdconv.tensor.Tensor;
 
 /**
@@ -61,8 +60,8 @@ class WithoutVectorModuleTest {
         Conv2d first = Conv2d.create(Conv2dOptions.defaults());
         Conv2d second = Conv2d.create(Conv2dOptions.defaults().withStride(2));
         assertFalse(Conv2d.simdAvailable());
-        assertEquals(ScalarConv2d.NAME, first.kernelsName());
-        assertEquals(ScalarConv2d.NAME, second.kernelsName());
+        assertEquals(Reference.SCALAR_NAME, first.kernelsName());
+        assertEquals(Reference.SCALAR_NAME, second.kernelsName());
         List<LogRecord> warnings = RECORDS.stream()
                 .filter(r -> r.getLevel() == Level.WARNING && r.getMessage().contains("scalar path"))
                 .toList();

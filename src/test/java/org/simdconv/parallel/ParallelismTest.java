@@ -24,7 +24,7 @@ class ParallelismTest {
         try (ForkJoinPool pool = new ForkJoinPool(3)) {
             AtomicIntegerArray runs = new AtomicIntegerArray(tasks);
             Set<Thread> threads = ConcurrentHashMap.newKeySet();
-            Parallelism.on(pool).forEach(tasks, i -> {
+            Parallelism.on(pool).forEach(tasks, (i, worker) -> {
                 runs.incrementAndGet(i);
                 threads.add(Thread.currentThread());
             });
@@ -32,6 +32,64 @@ class ParallelismTest {
                 assertEquals(1, runs.get(i), "task " + i);
             }
             assertTrue(threads.size() <= 3, "ran on " + threads.size() + " threads");
+        }
+    }
+
+    /**
+     * Worker numbers are below the thread count, the caller is worker 0, and within one call no two
+     * threads share a number: what lets a task use its worker's part of a workspace without locks.
+     */
+    @ParameterizedTest(name = "{0} threads")
+    @ValueSource(ints = {1, 2, 3})
+    void eachThreadOfACallHasItsOwnWorkerNumber(int threadCount) {
+        try (ForkJoinPool pool = new ForkJoinPool(threadCount)) {
+            Parallelism par = Parallelism.on(pool);
+            Thread caller = Thread.currentThread();
+            for (int call = 0; call < 200; call++) {
+                java.util.Map<Integer, Thread> owners = new ConcurrentHashMap<>();
+                java.util.concurrent.atomic.AtomicReference<String> problem = new java.util.concurrent.atomic.AtomicReference<>();
+                par.forEach(64, (i, worker) -> {
+                    if (worker < 0 || worker >= par.threads()) {
+                        problem.set("worker " + worker + " of " + par.threads());
+                    }
+                    Thread previous = owners.putIfAbsent(worker, Thread.currentThread());
+                    if (previous != null && previous != Thread.currentThread()) {
+                        problem.set("worker " + worker + " ran on two threads in one call");
+                    }
+                    if ((worker == 0) != (Thread.currentThread() == caller)) {
+                        problem.set("worker 0 must be the caller, got worker " + worker + " on "
+                                + Thread.currentThread().getName());
+                    }
+                });
+                assertEquals(null, problem.get(), "call " + call);
+            }
+        }
+    }
+
+    /**
+     * A pool thread that helped a call on one pool, and still lingers for the caller's next call,
+     * never joins a call the same thread makes on another pool: that call runs on its caller and
+     * its own pool's threads only, with worker numbers below its own thread count.
+     */
+    @Test
+    void aLingeringHelperNeverJoinsACallOnAnotherPool() {
+        try (ForkJoinPool big = new ForkJoinPool(3); ForkJoinPool small = new ForkJoinPool(2)) {
+            Parallelism a = Parallelism.on(big), b = Parallelism.on(small);
+            for (int round = 0; round < 300; round++) {
+                a.forEach(64, (i, worker) -> { });
+                Set<Thread> threads = ConcurrentHashMap.newKeySet();
+                java.util.concurrent.atomic.AtomicInteger maxWorker = new java.util.concurrent.atomic.AtomicInteger();
+                b.forEach(64, (i, worker) -> {
+                    threads.add(Thread.currentThread());
+                    maxWorker.accumulateAndGet(worker, Math::max);
+                });
+                for (Thread t : threads) {
+                    assertTrue(t == Thread.currentThread()
+                            || (t instanceof java.util.concurrent.ForkJoinWorkerThread w && w.getPool() == small),
+                            "round " + round + ": " + t.getName() + " of another pool joined the call");
+                }
+                assertTrue(maxWorker.get() < 2, "round " + round + ": worker " + maxWorker.get() + " on a 2-thread pool");
+            }
         }
     }
 
@@ -53,7 +111,7 @@ class ParallelismTest {
             }
             busy.await();
             Set<Thread> threads = ConcurrentHashMap.newKeySet();
-            Parallelism.on(pool).forEach(100, i -> threads.add(Thread.currentThread()));
+            Parallelism.on(pool).forEach(100, (i, worker) -> threads.add(Thread.currentThread()));
             assertEquals(Set.of(Thread.currentThread()), threads);
             release.countDown();
         }
@@ -64,7 +122,7 @@ class ParallelismTest {
         try (ForkJoinPool pool = new ForkJoinPool(2)) {
             AtomicIntegerArray runs = new AtomicIntegerArray(50);
             IllegalStateException boom = new IllegalStateException("task 7");
-            RuntimeException thrown = assertThrows(RuntimeException.class, () -> Parallelism.on(pool).forEach(50, i -> {
+            RuntimeException thrown = assertThrows(RuntimeException.class, () -> Parallelism.on(pool).forEach(50, (i, worker) -> {
                 runs.incrementAndGet(i);
                 if (i == 7) {
                     throw boom;
@@ -101,14 +159,14 @@ class ParallelismTest {
                 AtomicIntegerArray runs = new AtomicIntegerArray(tasks);
                 if (call % 500 == 7) {
                     int failing = call % tasks;
-                    assertThrows(IllegalStateException.class, () -> par.forEach(tasks, i -> {
+                    assertThrows(IllegalStateException.class, () -> par.forEach(tasks, (i, worker) -> {
                         runs.incrementAndGet(i);
                         if (i == failing) {
                             throw new IllegalStateException("task " + i);
                         }
                     }));
                 } else {
-                    par.forEach(tasks, runs::incrementAndGet);
+                    par.forEach(tasks, (i, worker) -> runs.incrementAndGet(i));
                 }
                 for (int i = 0; i < tasks; i++) {
                     assertEquals(1, runs.get(i), "call " + call + ", task " + i);
@@ -131,7 +189,7 @@ class ParallelismTest {
                 int tasks = 2 + call % 5;
                 AtomicIntegerArray runs = new AtomicIntegerArray(tasks);
                 Set<Thread> threads = ConcurrentHashMap.newKeySet();
-                par.forEach(tasks, i -> {
+                par.forEach(tasks, (i, worker) -> {
                     runs.incrementAndGet(i);
                     threads.add(Thread.currentThread());
                 });
@@ -151,7 +209,7 @@ class ParallelismTest {
     void aNegativeTaskCountIsRejected() {
         try (ForkJoinPool pool = new ForkJoinPool(2)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> Parallelism.on(pool).forEach(-1, i -> { }));
+                    () -> Parallelism.on(pool).forEach(-1, (i, worker) -> { }));
             assertTrue(e.getMessage().contains("taskCount") && e.getMessage().contains("-1"), e.getMessage());
         }
     }
@@ -163,7 +221,7 @@ class ParallelismTest {
         try (ForkJoinPool pool = new ForkJoinPool(2)) {
             Parallelism par = Parallelism.on(pool);
             AtomicIntegerArray runs = new AtomicIntegerArray(6 * 10);
-            par.forEach(6, outer -> par.forEach(10, inner -> runs.incrementAndGet(outer * 10 + inner)));
+            par.forEach(6, (outer, w1) -> par.forEach(10, (inner, w2) -> runs.incrementAndGet(outer * 10 + inner)));
             for (int i = 0; i < runs.length(); i++) {
                 assertEquals(1, runs.get(i), "task " + i);
             }

@@ -20,8 +20,10 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.simdconv.conv.Accumulation;
 import org.simdconv.conv.Conv2d;
 import org.simdconv.conv.Conv2dGeometry;
+import org.simdconv.conv.Conv2dPlan;
 import org.simdconv.conv.Implementation;
 import org.simdconv.parallel.Parallelism;
+import org.simdconv.tensor.Layout;
 import org.simdconv.tensor.Tensor;
 
 /**
@@ -30,10 +32,11 @@ import org.simdconv.tensor.Tensor;
  * {@link #printFlops} at set-up, so reports can convert). {@code simdconv bench}
  * ({@link org.simdconv.jmh.report.BenchCommand}) runs this benchmark and makes the report.
  *
- * <p>Passes: {@code fwd}, {@code fwd_nchw}, {@code bwd_data}, {@code bwd_weights}. {@code fwd},
- * {@code bwd_data} and {@code bwd_weights} run the channel-blocked entry points on activations
- * converted once at set-up (oneDNN's primitives on their chosen layouts); {@code fwd_nchw} runs the
- * NCHW {@link Conv2d#forward} with its conversions (oneDNN's {@code fwd_e2e}).
+ * <p>Passes: {@code fwd}, {@code fwd_nchw}, {@code bwd_data}, {@code bwd_weights}, all on one
+ * {@link Conv2dPlan} (a layer's convolution: kernels chosen once, weights packed once). {@code fwd},
+ * {@code bwd_data} and {@code bwd_weights} take activations in the layout the plan prefers,
+ * converted once at set-up (oneDNN's primitives on their chosen layouts); {@code fwd_nchw} takes
+ * plain NCHW tensors, the plan's reorders timed with the pass (oneDNN's {@code fwd_e2e}).
  *
  * <p>Every call is timed ({@code Mode.SampleTime}) and reports use the median, the statistic
  * oneDNN's harness reports: on this shared machine a few iterations run 50% slower now and then
@@ -63,34 +66,35 @@ public class ConvPassBenchmark {
 
     private Arena arena;
     private ForkJoinPool pool;
-    private Conv2d conv;
-    private Tensor input, weight, bias, output, gradOutput, gradInput, gradWeight, gradBias;
-    private Tensor blockedInput, blockedOutput, blockedGradOutput, blockedGradInput;
+    private Conv2dPlan plan;
+    private Tensor input, weight, bias, output, gradWeight, gradBias;
+    private Tensor preferredInput, preferredOutput, preferredGradOutput, preferredGradInput;
 
     @Setup(Level.Trial)
     public void setUp() {
         ConvShape s = ConvShape.named(shape);
         Conv2dGeometry g = s.geometry();
         pool = new ForkJoinPool(threads);
-        conv = Conv2d.create(s.options())
+        Conv2d conv = Conv2d.create(s.options())
                 .withImplementation(impl.equals("scalar") ? Implementation.SCALAR : Implementation.SIMD)
                 .withParallelism(Parallelism.on(pool));
+        plan = conv.plan(g);
         arena = Arena.ofShared();
         Random random = new Random(1);
         input = random(g.inputShape(), random);
         weight = random(g.weightShape(), random);
         bias = random(g.biasShape(), random);
-        gradOutput = random(g.outputShape(), random);
+        Tensor gradOutput = random(g.outputShape(), random);
         output = Tensor.allocate(arena, g.outputShape());
-        gradInput = Tensor.allocate(arena, g.inputShape());
         gradWeight = Tensor.allocate(arena, g.weightShape());
         gradBias = Tensor.allocate(arena, g.biasShape());
-        blockedInput = Tensor.allocate(arena, conv.blockedShape(g.inputShape()));
-        conv.toBlocked(input, blockedInput);
-        blockedGradOutput = Tensor.allocate(arena, conv.blockedShape(g.outputShape()));
-        conv.toBlocked(gradOutput, blockedGradOutput);
-        blockedOutput = Tensor.allocate(arena, conv.blockedShape(g.outputShape()));
-        blockedGradInput = Tensor.allocate(arena, conv.blockedShape(g.inputShape()));
+        Layout in = plan.preferredLayout(g.c()), out = plan.preferredLayout(g.k());
+        preferredInput = Tensor.allocate(arena, in, g.inputShape());
+        input.copyTo(preferredInput);
+        preferredGradOutput = Tensor.allocate(arena, out, g.outputShape());
+        gradOutput.copyTo(preferredGradOutput);
+        preferredOutput = Tensor.allocate(arena, out, g.outputShape());
+        preferredGradInput = Tensor.allocate(arena, in, g.inputShape());
         printFlops(s, g);
     }
 
@@ -103,10 +107,10 @@ public class ConvPassBenchmark {
     @Benchmark
     public Tensor run() {
         switch (pass) {
-            case "fwd" -> conv.forwardBlocked(blockedInput, weight, bias, blockedOutput);
-            case "fwd_nchw" -> conv.forward(input, weight, bias, output);
-            case "bwd_data" -> conv.backwardDataBlocked(blockedGradOutput, weight, blockedGradInput, Accumulation.OVERWRITE);
-            case "bwd_weights" -> conv.backwardWeightsBlocked(blockedInput, blockedGradOutput, gradWeight, gradBias,
+            case "fwd" -> plan.forward(preferredInput, weight, bias, preferredOutput);
+            case "fwd_nchw" -> plan.forward(input, weight, bias, output);
+            case "bwd_data" -> plan.backwardData(preferredGradOutput, weight, preferredGradInput, Accumulation.OVERWRITE);
+            case "bwd_weights" -> plan.backwardWeights(preferredInput, preferredGradOutput, gradWeight, gradBias,
                     Accumulation.OVERWRITE);
             default -> throw new IllegalArgumentException("pass must be fwd, fwd_nchw, bwd_data or bwd_weights, got " + pass);
         }

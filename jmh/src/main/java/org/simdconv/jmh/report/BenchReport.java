@@ -94,9 +94,9 @@ public final class BenchReport {
                     + peaksText() + ").");
         }
         if (!rows.isEmpty()) {
-            notes.add("fwd, bwd_data and bwd_weights time the channel-blocked entry points (Conv2d.forwardBlocked, ...: "
-                    + "activations already blocked, weights OIHW); fwd_nchw times Conv2d.forward on NCHW tensors, "
-                    + "layout conversions included.");
+            notes.add("fwd, bwd_data and bwd_weights time a Conv2dPlan on activations already in the layout it prefers "
+                    + "(channel-blocked for enough channels; weights OIHW); fwd_nchw times the same plan on NCHW tensors, "
+                    + "its reorders included.");
         }
         if (!peer.isEmpty()) {
             long matched = rows.stream().filter(r -> peer.match(r.shape(), r.threads(), r.pass()).isPresent()).count();

@@ -11,10 +11,9 @@ import org.simdconv.conv.Conv2dPass;
  * The passes that {@code simdconv bench} times, by their ids in the benchmark
  * ({@link org.simdconv.jmh.ConvPassBenchmark}'s {@code pass} parameter) and in the peer's CSV.
  *
- * <p>{@link #FWD}, {@link #BWD_DATA} and {@link #BWD_WEIGHTS} run the channel-blocked entry points
- * ({@code Conv2d.forwardBlocked}, ...) on activations already in the kernels' layout, as the peer's
- * primitives run on the layouts they choose; {@link #FWD_NCHW} is the NCHW entry point including its
- * layout conversions, as the peer's {@code fwd_e2e}.
+ * <p>{@link #FWD}, {@link #BWD_DATA} and {@link #BWD_WEIGHTS} run a {@code Conv2dPlan} on activations
+ * already in the layout it prefers, as the peer's primitives run on the layouts they choose;
+ * {@link #FWD_NCHW} runs it on NCHW tensors, its reorders included, as the peer's {@code fwd_e2e}.
  */
 public enum Pass {
     FWD("fwd", "fwd", Conv2dPass.FORWARD),

@@ -77,7 +77,7 @@ class BenchReportTest {
         BenchReport report = new BenchReport(rows(), peaks(), PeerResults.none());
         assertEquals(7, cells(report.table().lines().findFirst().orElseThrow()).size());
         assertFalse(String.join("\n", report.notes()).contains("peer"));
-        assertTrue(String.join("\n", report.notes()).contains("fwd_nchw times Conv2d.forward on NCHW tensors"));
+        assertTrue(String.join("\n", report.notes()).contains("fwd_nchw times the same plan on NCHW tensors"));
         assertTrue(String.join("\n", report.notes()).contains("1 thread 80.0 GFLOP/s, 2 threads 160.0 GFLOP/s"));
     }
 
