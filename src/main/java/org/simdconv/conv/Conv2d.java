@@ -38,30 +38,42 @@ public final class Conv2d {
     private final Conv2dOptions options;
     private final Backend backend;
     private final Parallelism parallelism;
-    private final PlanCache plans = new PlanCache(PlanCache.BUDGET_BYTES);
+    private final PlanCache plans;
 
-    private Conv2d(Conv2dOptions options, Backend backend, Parallelism parallelism) {
+    private Conv2d(Conv2dOptions options, Backend backend, Parallelism parallelism, long planCacheBytes) {
         this.options = options;
         this.backend = backend;
         this.parallelism = parallelism;
+        this.plans = new PlanCache(planCacheBytes);
     }
 
     /** A convolution with the given options, the {@link Implementation#AUTO} kernels and all cores. */
     public static Conv2d create(Conv2dOptions options) {
         Objects.requireNonNull(options, "options");
-        return new Conv2d(options, backendOf(Implementation.AUTO), DefaultPool.PARALLELISM);
+        return new Conv2d(options, backendOf(Implementation.AUTO), DefaultPool.PARALLELISM, PlanCache.BUDGET_BYTES);
     }
 
     /** The same convolution run by other kernels. */
     public Conv2d withImplementation(Implementation implementation) {
         Objects.requireNonNull(implementation, "implementation");
-        return new Conv2d(options, backendOf(implementation), parallelism);
+        return new Conv2d(options, backendOf(implementation), parallelism, plans.budget());
     }
 
     /** The same convolution run on other threads. */
     public Conv2d withParallelism(Parallelism parallelism) {
         Objects.requireNonNull(parallelism, "parallelism");
-        return new Conv2d(options, backend, parallelism);
+        return new Conv2d(options, backend, parallelism, plans.budget());
+    }
+
+    /**
+     * The same convolution whose pass methods keep at most {@code bytes} of plans (packed weights,
+     * workspaces) before they drop the least recently used; {@value PlanCache#BUDGET_BYTES} by default.
+     */
+    public Conv2d withPlanCacheBytes(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("bytes must be >= 0, got " + bytes);
+        }
+        return new Conv2d(options, backend, parallelism, bytes);
     }
 
     /** True when the Vector API path can run in this JVM. */

@@ -26,6 +26,10 @@ final class PlanCache {
         this.budget = budget;
     }
 
+    long budget() {
+        return budget;
+    }
+
     /** The last plan used, when it is the plan of tensors of these shapes; else null. */
     Conv2dPlan lastFor(Tensor input, Tensor weight) {
         Conv2dPlan plan = last;

@@ -1,6 +1,5 @@
 package org.simdconv.internal;
 
-import org.simdconv.conv.Padding;
 import org.simdconv.internal.conv.KernelList;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.parallel.Workspace;

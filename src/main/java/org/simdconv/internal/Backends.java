@@ -2,7 +2,6 @@ package org.simdconv.internal;
 
 import java.lang.System.Logger.Level;
 import java.util.Locale;
-import org.simdconv.internal.simd.SimdBackend;
 
 /**
  * Chooses the backend once per JVM, in the manner of Lucene's vectorization provider: the Vector

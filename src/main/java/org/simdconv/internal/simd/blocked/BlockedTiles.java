@@ -17,16 +17,15 @@ import org.simdconv.internal.simd.common.Vectors;
  * <pre>
  *   acc[kb][p] += broadcast(in[pixel p, tap, ci]) * w[kb][tap][ci][0 .. lanes)
  * </pre>
- * which is the forward formula {@code Z = W * A + b} of seed 001 (17.1.10) with one output channel
+ * which is the forward formula {@code Z = W * A + b} of seed 001 (17.1.6) with one output channel
  * per lane.
  *
  * <p>Why two blocks by four pixels: per input channel the tile loads two weight vectors and
  * broadcasts four input values to feed eight FMAs, 0.75 loads per FMA, which two load ports
  * sustain next to two FMA pipes. Eight accumulators, two weights and one broadcast take 11 of the
  * 16 vector registers of AVX2. Wider tiles (2 x 6, 12 accumulators) load less per FMA on paper,
- * but C2 then spilled most accumulators to the stack inside the innermost loop, and measured at
- * about half the speed of this one (35 against 63 GFLOP/s on one Zen 3 core; the FMA peak there is
- * about 70). For the same reason the taps are one flat loop over precomputed offsets
+ * but C2 then spilled most accumulators to the stack inside the innermost loop, and ran at about
+ * half the speed of this one. For the same reason the taps are one flat loop over precomputed offsets
  * ({@link BlockedTaps}) rather than three nested loops: fewer loop-carried values, so the
  * accumulators stay in registers. AVX-512 has 32 registers: there the main tile is two blocks by
  * eight pixels ({@link #twoBlocksEightPixelsGrouped}, 19 registers), which halves the weight loads
@@ -155,13 +154,12 @@ final class BlockedTiles {
     /**
      * Eight pixels of a row of two blocks, on an input staged four blocks per pixel (see
      * {@link #twoBlocksFourPixelsGrouped}): the main tile where there are 32 vector registers
-     * ({@link Vectors#THIRTY_TWO_REGISTERS}). Sixteen accumulators, two weights and a broadcast take 19 of them; per input
-     * channel two weight vectors and eight broadcasts feed sixteen FMAs, so the weights, which
-     * stream from L2, are read half as often per FMA as by the four-pixel tile (5 to 7% faster on
-     * the 3x3 ResNet layers on one Zen 4 core, interleaved A/B). Loads and stores are written out
-     * rather than calling {@link #load}: in a method this large C2 declined to inline such
-     * helpers ("callee uses too much stack", {@code NodeCountInliningCutoff}), and every vector
-     * they returned or took was boxed, eight times slower.
+     * ({@link Vectors#THIRTY_TWO_REGISTERS}). Sixteen accumulators, two weights and a broadcast take
+     * 19 of them; per input channel two weight vectors and eight broadcasts feed sixteen FMAs, so
+     * the weights, which stream from L2, are read half as often per FMA as by the four-pixel tile.
+     * Loads and stores are written out, as in every tile, rather than called through helpers: C2
+     * declined to inline such helpers ("callee uses too much stack", {@code NodeCountInliningCutoff}),
+     * and every vector they returned or took was boxed, eight times slower.
      */
     static void twoBlocksEightPixelsGrouped(float[] in, int inAt, BlockedTaps taps, float[] w, int w0, int w1,
             MemorySegment out, long out0, long out1, long outStep) {

@@ -24,8 +24,8 @@ import org.simdconv.internal.simd.common.Vectors;
  * OIHW (the output channels of one input channel and tap; or, for backward-data, the input
  * channels of one filter and tap), written as a whole cache line in the order of the packed
  * layout. Writing element by element in OIHW order instead touched every line of the packed
- * array {@code lanes} times, far apart, and took 3 ms for the 2.4 MB of weights of a 256-channel
- * 3x3 layer (a sixth of the forward pass on one thread); the gathers take about a tenth of that.
+ * array {@code lanes} times, far apart (a sixth of a 256-channel 3x3 layer's forward pass); the
+ * gathers take a tenth of that.
  */
 final class BlockedWeights {
 

@@ -7,7 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import org.simdconv.internal.simd.common.Vectors;
 
 /**
- * Register tiles of the blocked weight gradient (seed 001, 17.3.3: the input cross-correlated with
+ * Register tiles of the blocked weight gradient (seed 001, 17.3.5: the input cross-correlated with
  * the output gradient), for one tap (r, s) and one input block:
  * <pre>
  *   dW[kb][cb][r][s][ci][0 .. lanes) += sum over pixels (oh, ow) of
@@ -84,7 +84,7 @@ final class WeightGradientTiles {
      * where there are 32 vector registers ({@link Vectors#THIRTY_TWO_REGISTERS}). Per pixel four gradient
      * vectors and four broadcasts feed sixteen FMAs, half a load per FMA where the two-block tile
      * needs 0.75; 21 registers in all (16 accumulators, 4 gradients, 1 broadcast). On a core with
-     * two full-width FMA pipes (Zen 5) the loads, not the FMAs, bounded the two-block tile.
+     * two full-width FMA pipes the loads, not the FMAs, bounded the two-block tile.
      * Parameters as in {@link #twoBlocksFourChannels}, with {@code dyBlockStep} floats between the
      * gradient planes of consecutive blocks and {@code partialBlockStep} between their weights.
      */

@@ -1,6 +1,5 @@
 package org.simdconv.internal.simd.common;
 
-import org.simdconv.conv.Padding;
 import org.simdconv.internal.conv.ConvProblem;
 
 /**

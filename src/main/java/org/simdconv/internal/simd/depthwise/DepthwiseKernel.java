@@ -31,7 +31,7 @@ import org.simdconv.tensor.Tensor;
  * block, each with its own kernel, so the three passes are vector FMAs of whole pixels
  * ({@link DepthwiseTiles}) with nothing broadcast and nothing reduced across lanes:
  * <ul>
- *   <li>forward (seed 001, 17.1.10): {@code out[c][oh][ow] = b[c] + sum over r, s of
+ *   <li>forward (seed 001, 17.1.6): {@code out[c][oh][ow] = b[c] + sum over r, s of
  *       in[c][oh*sh + r*dh - pt][ow*sw + s*dw - pl] * w[c][r][s]};</li>
  *   <li>backward-data (17.3.1): the same per channel with the kernel rotated by 180 degrees, in
  *       stride phases ({@link BackwardDataPhase}), so no zero is inserted;</li>

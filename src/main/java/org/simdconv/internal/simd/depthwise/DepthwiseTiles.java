@@ -13,7 +13,7 @@ import jdk.incubator.vector.FloatVector;
  * <pre>
  *   acc[p] += in[pixel p + tap][0 .. lanes) * w[tap][0 .. lanes)
  * </pre>
- * the forward formula of seed 001 (17.1.10) with one input channel per filter, so there is nothing
+ * the forward formula of seed 001 (17.1.6) with one input channel per filter, so there is nothing
  * to broadcast: every operand is a vector load. Four pixels of a row share each weight vector: five loads feed four FMAs, which two load
  * ports sustain next to two FMA pipes at about 80% of the FMA peak; there is no reduction over
  * channels, so the pass is bound by loads and memory rather than by FMAs.
@@ -29,8 +29,8 @@ import jdk.incubator.vector.FloatVector;
  * loaded and stored once per tile, stay on segments. The weight-gradient tiles read both planes
  * where they lie, from a byte {@code base} of a segment (the caller's blocked tensor, or a staged
  * copy of an NCHW one): MobileNet's layer reads 12.8 MB, more than this machine's share of L3, and
- * copying every plane into an array first (at 10 GB/s) took longer than the FMAs, which direct
- * loads overlap with the reads (2.1 to 1.2 ms a pass on one thread). Input offsets are float
+ * copying every plane into an array first took longer than the FMAs, which direct loads overlap
+ * with the reads (almost twice as fast). Input offsets are float
  * indices, output offsets bytes. Entry {@code t}
  * of a {@link TapList} reads the input at {@code offsets[t]} from a pixel's tap (0, 0) and the
  * weights at {@code w[w0 + weights[t]]}.
@@ -413,7 +413,7 @@ final class DepthwiseTiles {
     }
 
     /**
-     * The weight gradient of one tap (seed 001, 17.3.3 with one channel per filter): the sum over a
+     * The weight gradient of one tap (seed 001, 17.3.5 with one channel per filter): the sum over a
      * rectangle of {@code rows x columns} output pixels of {@code gradOut[pixel] * in[pixel + tap]},
      * added to {@code partial[at .. at + lanes)}. Four accumulators hide the FMA latency; they are
      * summed in a fixed order. {@code inAt} and {@code gradAt} address the rectangle's first pixel;

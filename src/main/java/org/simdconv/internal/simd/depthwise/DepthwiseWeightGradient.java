@@ -7,7 +7,7 @@ import org.simdconv.internal.conv.ConvProblem;
 import org.simdconv.internal.simd.common.Vectors;
 
 /**
- * The weight gradient of a depthwise convolution on one block of staged planes (seed 001, 17.3.3
+ * The weight gradient of a depthwise convolution on one block of staged planes (seed 001, 17.3.5
  * with one channel per filter): for every tap, the sum over the output pixels whose input pixel
  * lies inside the input (a rectangle, so no padding is ever read) of {@code dy[pixel] * x[pixel +
  * tap]}. Three neighbouring taps of a kernel row share one sweep over the columns where all three

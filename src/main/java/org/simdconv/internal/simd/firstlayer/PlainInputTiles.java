@@ -14,7 +14,7 @@ import org.simdconv.internal.simd.common.Vectors;
  * <pre>
  *   acc[kb][p] += broadcast(in[c][pixel p + (r, s)]) * w[c][r][s][kb][0 .. lanes)
  * </pre>
- * the forward formula {@code Z = W * A + b} of seed 001 (17.1.10) with one output channel per lane.
+ * the forward formula {@code Z = W * A + b} of seed 001 (17.1.6) with one output channel per lane.
  *
  * <p>Why four blocks by six pixels: with one channel per tap there is no channel loop to amortise
  * a tap's set-up over, so the tile must do much work per tap. Four weight vectors (all 64 filters
@@ -118,7 +118,7 @@ final class PlainInputTiles {
     /**
      * {@link #fourBlocksSixPixels} for neighbouring pixels (one float apart), the row tiles: a copy
      * rather than a parameter, because with the step a constant C2 checks the six broadcasts' bounds
-     * once and folds their offsets into the loads (13% faster on the ResNet stem, one thread).
+     * once and folds their offsets into the loads (13% faster on the ResNet stem).
      */
     static void fourBlocksSixPixelsDense(float[] in, int inAt, int[] inOffsets, int[] taps, int count, float[] w,
                                     int w0, float[] bias, int b0, MemorySegment out, long out0, long blockBytes,

@@ -9,7 +9,7 @@ import jdk.incubator.vector.FloatVector;
 
 /**
  * Register tiles of {@link PlainInputWeightGradient}: the weight gradient of a first layer (seed
- * 001, 17.3.3: the input cross-correlated with the output gradient), a few taps at a time, each
+ * 001, 17.3.5: the input cross-correlated with the output gradient), a few taps at a time, each
  * tap one input channel at one kernel position,
  * <pre>
  *   dW[tap][kb][0 .. lanes) += sum over pixels p of broadcast(x[c][p + (r, s)]) * dy[kb][p][0 .. lanes)

@@ -35,8 +35,8 @@ import org.simdconv.tensor.Tensor;
  *   <li>NCHW forward and backward-data: the pixels are the lanes, read and written in place (no
  *       layout conversion at all); tasks are (item, 192 pixels), and a task passes over its pixels
  *       once per eight rows of the output, so the input it reads (768 bytes of each channel) stays
- *       in L2 after the first pass. ResNet's 256-to-64 layer at 2 threads (interleaved A/B): 10-11.6
- *       ms through the blocked kernel and its conversions, 5.4-5.7 ms here.</li>
+ *       in L2 after the first pass: twice as fast on ResNet's 256-to-64 layer as the blocked
+ *       kernel with its conversions.</li>
  *   <li>Channel-blocked forward and backward-data: the channels are the lanes; tasks are (item, 96
  *       pixels), whose input is staged in a heap array (96 pixels of each block, in L2), because
  *       broadcasts from arrays are single instructions (a scalar read of a segment in a tile made

@@ -11,12 +11,12 @@ import org.simdconv.internal.simd.common.Vectors;
 
 /**
  * Register tiles of {@link PointwiseKernel}. With a 1x1 kernel, stride 1 and no padding, the
- * forward formula {@code Z = W * A + b} of seed 001 (17.1.10) is a matrix product over pixels,
+ * forward formula {@code Z = W * A + b} of seed 001 (17.1.6) is a matrix product over pixels,
  * <pre>
  *   Z[k][p] = b[k] + sum_c W[k][c] A[c][p]
  * </pre>
  * backward-data (17.3.1 with a 1x1 kernel: the rotation is the identity, no padding) the product with
- * the transposed weights, {@code dA[c][p] = sum_k W[k][c] dZ[k][p]}, and backward-weights (17.3.2)
+ * the transposed weights, {@code dA[c][p] = sum_k W[k][c] dZ[k][p]}, and backward-weights (17.3.5)
  * the product {@code dW[k][c] = sum_p dZ[k][p] A[c][p]} summed over the batch.
  *
  * <p>Why these tiles (32 vector registers, {@link Vectors#THIRTY_TWO_REGISTERS}):

@@ -15,7 +15,7 @@ import org.simdconv.tensor.Tensor;
  * along the plane read as one flat row. Each batch item's input planes are staged into a heap array
  * with their zero padding, rows {@code pitch = padLeft + W + padRight} apart; output pixel
  * {@code (oh, ow)} is then flat index {@code q = oh * pitch + ow}, and tap {@code (r, s)} reads
- * {@code x[q + r*dh*pitch + s*dw]} (seed 001, 17.1.10, with one offset per tap). The columns
+ * {@code x[q + r*dh*pitch + s*dw]} (seed 001, 17.1.6, with one offset per tap). The columns
  * {@code ow >= outW} of each flat row are computed too and dropped, which costs
  * {@code pitch / outW - 1} more FMAs (8% on the first seed layer, 18% on the second) but leaves no
  * row tails: on 11 to 26 columns, rows of whole vectors wasted 23% to 45% of the lanes, and their

@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.simdconv.parallel.Workspace;
-import org.simdconv.tensor.Layout;
 
 /**
  * A batch item's input planes rearranged so that every tap of a direct convolution is one
