@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * <ul>
  *   <li>the oracle ({@code internal.reference}) uses no Vector API code;</li>
  *   <li>kernel families ({@code internal.simd.<family>}) meet only in {@code internal.simd.common}:
- *       none uses another, nor the list that orders them;</li>
+ *       none uses another, nor the list that orders them; they implement the contracts of
+ *       {@code internal.conv} and {@code internal.nn};</li>
  *   <li>the API packages reach the kernels only through the backend contract, never a family, and
  *       the internals use only the lowest API packages (tensors, threads);</li>
  *   <li>only the Vector API path touches {@code jdk.incubator.vector};</li>
@@ -82,7 +83,7 @@ class ArchitectureTest {
         for (String family : families) {
             for (String used : USES.get(family)) {
                 boolean allowed = used.equals(SIMD + ".common") || used.equals(ROOT + ".internal.conv")
-                        || used.equals(ROOT + ".tensor") || used.equals(ROOT + ".parallel")
+                        || used.equals(ROOT + ".internal.nn") || used.equals(ROOT + ".tensor") || used.equals(ROOT + ".parallel")
                         || used.equals("jdk.incubator.vector");
                 if (!allowed) {
                     broken.add(family + " uses " + used);

@@ -7,8 +7,9 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code simdconv} command line: {@code simdconv conv2d ...} runs one convolution on {@code .npy}
- * files, {@code simdconv learn-kernel} runs the kernel-learning demo of seed 001, 17.3.7. The
+ * The {@code simdconv} command line: {@code simdconv train} trains a CNN on Fashion-MNIST, {@code
+ * simdconv evaluate} scores a saved one, {@code simdconv conv2d ...} runs one convolution on {@code
+ * .npy} files, {@code simdconv learn-kernel} runs the kernel-learning demo of seed 001, 17.3.7. The
  * benchmark commands {@code simdconv bench} and {@code simdconv peak} are not here: the launcher runs
  * them from the JMH module ({@code org.simdconv.jmh.BenchCli}), and only the help mentions them.
  *
@@ -20,13 +21,15 @@ import picocli.CommandLine.Spec;
 @Command(name = "simdconv",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
-        description = "2-D convolution on the CPU with the Java Vector API over off-heap memory.",
+        description = "Convolutional neural networks on the CPU with the Java Vector API over off-heap memory.",
         // The benchmark commands live in the JMH module (org.simdconv.jmh.BenchCli); the ./simdconv
         // launcher hands them there, so this command line has no JMH dependency.
         footer = {"",
+            "Data: ./simdconv install-data installs Fashion-MNIST (Debian's dataset-fashion-mnist).",
             "Benchmarks: simdconv bench, simdconv peak (run from the jmh module;",
             "see simdconv bench --help and simdconv peak --help)."},
-        subcommands = {Conv2dCommand.class, LearnKernelCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvaluateCommand.class, Conv2dCommand.class, LearnKernelCommand.class,
+            CommandLine.HelpCommand.class})
 public final class SimdconvCli implements Runnable {
 
     @Spec

@@ -3,7 +3,6 @@ package org.simdconv.conv;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.Objects;
-import java.util.concurrent.ForkJoinPool;
 import org.simdconv.internal.Backend;
 import org.simdconv.internal.Backends;
 import org.simdconv.parallel.Parallelism;
@@ -50,7 +49,7 @@ public final class Conv2d {
     /** A convolution with the given options, the {@link Implementation#AUTO} kernels and all cores. */
     public static Conv2d create(Conv2dOptions options) {
         Objects.requireNonNull(options, "options");
-        return new Conv2d(options, backendOf(Implementation.AUTO), DefaultPool.PARALLELISM, PlanCache.BUDGET_BYTES);
+        return new Conv2d(options, backendOf(Implementation.AUTO), Parallelism.allCores(), PlanCache.BUDGET_BYTES);
     }
 
     /** The same convolution run by other kernels. */
@@ -218,16 +217,5 @@ public final class Conv2d {
             case SIMD -> Backends.simd();
             case AUTO -> Backends.auto();
         };
-    }
-
-    /** All cores, on one daemon pool shared by every convolution that is not given another. */
-    private static final class DefaultPool {
-        static final Parallelism PARALLELISM = Parallelism.on(new ForkJoinPool(
-                Runtime.getRuntime().availableProcessors(), pool -> {
-                    var thread = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
-                    thread.setDaemon(true);
-                    thread.setName("simdconv-" + thread.getPoolIndex());
-                    return thread;
-                }, null, false));
     }
 }

@@ -6,11 +6,14 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Random;
-import org.simdconv.conv.Accumulation;
-import org.simdconv.conv.Conv2d;
 import org.simdconv.conv.Conv2dOptions;
-import org.simdconv.conv.Conv2dPlan;
 import org.simdconv.conv.Implementation;
+import org.simdconv.nn.Conv2d;
+import org.simdconv.nn.Execution;
+import org.simdconv.nn.Layer;
+import org.simdconv.nn.MSELoss;
+import org.simdconv.nn.SGD;
+import org.simdconv.nn.Sequential;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.tensor.Tensor;
 
@@ -27,18 +30,20 @@ import org.simdconv.tensor.Tensor;
  *       pixels.</li>
  * </ul>
  *
- * <h2>One step, as the seed's {@code train} does it (lines 729-751)</h2>
+ * <h2>One step, as the seed's {@code train} does it (lines 729-751), on simdconv's layers</h2>
  * <pre>
- *   z    = x * w                                 forward (cross-correlation, VALID)
- *   loss = sum((z - y)^2) / 2 / m                evaluated, reported, and tested before the update
+ *   z    = x * w                                 model.forward: one Conv2d layer, 1 filter, no bias
+ *   loss = sum((z - y)^2) / 2 / m                half of MSELoss: evaluated, reported, tested before the update
  *   stop if loss &lt; 1e-7
  *   dZ   = (z - y) / m                           = d loss / d z
- *   dW   = x * dZ                                = d loss / d w   (Conv2d.backwardWeights)
- *   w    = w - 0.5 * dW                          learning rate 0.5
+ *   dW   = x * dZ                                = d loss / d w   (model.backward)
+ *   w    = w - 0.5 * dW                          learning rate 0.5 (SGD)
  * </pre>
  * The seed writes the last three lines as {@code dw = x * (z - y); w = w - 0.5 * dw / m}; dividing
  * {@code z - y} by {@code m} before the weight gradient instead of after it is the same update, and
- * makes {@code dW} the exact gradient of the loss above.
+ * makes {@code dW} the exact gradient of the loss above. PyTorch's mean squared error, {@link
+ * MSELoss}, is twice the seed's loss, so its gradient is {@code 2 dZ} and the optimiser's rate is
+ * {@code 0.25}: the same step.
  *
  * <p>Step {@code i} is the seed's iteration index: the loss of step {@code i} is that of the
  * kernel after {@code i} updates. The run stops at the first step whose loss is below
@@ -52,15 +57,12 @@ import org.simdconv.tensor.Tensor;
  * ({@link Options#seed()}), so a run is reproducible. The seed sets no random seed.
  *
  * <h2>Numbers and memory</h2>
- * Images, kernels and gradients are float32 off-heap tensors passed through the public
- * {@link Conv2d} API (so the demo exercises whichever kernels are chosen), through one
- * {@link Conv2dPlan} for the whole loop: its kernels are chosen once, and its workspace is reused
- * from step to step. With one channel the preferred layout is plain NCHW, so nothing is
- * reordered. The loss is summed in
- * double, and the nine weights are kept in double between steps and rounded to float for each
- * forward pass. The tensors live in one arena closed when the run ends: a confined arena when the
- * run is serial, a shared one when {@link Options#parallelism()} has several threads, since the
- * pool's workers must reach the memory too.
+ * Images, the kernel and gradients are float32 off-heap tensors in a {@link Sequential} model of
+ * one {@link Conv2d} layer, with {@link MSELoss} and {@link SGD} (so the demo exercises whichever
+ * kernels are chosen). The layer keeps one convolution plan for the whole loop: its kernels are
+ * chosen once, and its workspace and gradients are reused from step to step. With one channel the
+ * preferred layout is plain NCHW, so nothing is reordered. The loss is summed in double; the
+ * weights are float, updated in place. Everything is released when the run ends.
  */
 public final class KernelLearning {
 
@@ -165,7 +167,7 @@ public final class KernelLearning {
      * @param converged     whether the loss fell below {@value KernelLearning#LOSS_THRESHOLD}
      * @param history       the loss at step 0, every {@value KernelLearning#HISTORY_INTERVAL} steps,
      *                      and the last step
-     * @param kernelsName   which convolution kernels ran ({@link Conv2d#kernelsName()})
+     * @param kernelsName   which kernels ran ({@link Execution#kernelsName()})
      */
     public record Result(int steps, double finalLoss, float[] learnedKernel, float[] trueKernel, boolean converged,
                          List<LossSample> history, String kernelsName) {
@@ -282,47 +284,28 @@ public final class KernelLearning {
     public static Result run(Options options, Progress progress) {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(progress, "progress");
-        Conv2d conv = Conv2d.create(Conv2dOptions.defaults())   // stride 1, VALID, as the seed
-                .withImplementation(options.implementation())
-                .withParallelism(options.parallelism());
-        double[] w = initialKernel(options.seed());
+        Execution execution = new Execution(options.implementation(), options.parallelism());
         List<LossSample> history = new ArrayList<>();
-        // Confined memory for a serial run; with several threads the kernels' workers must be able
-        // to read and write it too (Conv2d falls back to the calling thread for confined tensors).
-        try (Arena arena = options.parallelism().threads() > 1 ? Arena.ofShared() : Arena.ofConfined()) {
-            // One plan for the whole loop: its kernels are chosen once and its workspace reused.
-            Conv2dPlan plan = conv.plan(new int[] {1, 1, IMAGE_SIZE, IMAGE_SIZE},
-                    new int[] {1, 1, KERNEL_SIZE, KERNEL_SIZE});
+        // One model for the whole loop: the convolution's plan, its workspace and the gradients are
+        // made by the first step and reused by every other.
+        try (Arena arena = Arena.ofShared();
+             Sequential model = new Sequential(execution, edgeDetector());
+             MSELoss mse = new MSELoss();
+             SGD sgd = new SGD(model.parameters(), LEARNING_RATE / 2)) { // MSELoss's gradient is twice the seed's
             Tensor x = Tensor.allocate(arena, 1, 1, IMAGE_SIZE, IMAGE_SIZE).copyFrom(image());
-            Tensor wTrue = Tensor.allocate(arena, 1, 1, KERNEL_SIZE, KERNEL_SIZE).copyFrom(TRUE_KERNEL);
-            Tensor y = Tensor.allocate(arena, 1, 1, OUTPUT_SIZE, OUTPUT_SIZE);
-            plan.forward(x, wTrue, null, y);
-            Tensor weight = Tensor.allocate(arena, 1, 1, KERNEL_SIZE, KERNEL_SIZE);
-            Tensor z = Tensor.allocate(arena, y.shape());
-            Tensor gradZ = Tensor.allocate(arena, y.shape());
-            Tensor gradW = Tensor.allocate(arena, weight.shape());
-
-            float[] target = y.toArray();
-            int m = OUTPUT_SIZE * OUTPUT_SIZE;
-            float[] delta = new float[target.length];
-            float[] weightValues = new float[w.length];
+            Tensor y = target(execution, x, arena);
+            Tensor weight = model.parameter("0.weight").value();
+            double[] initial = initialKernel(options.seed());
+            float[] values = new float[initial.length];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = (float) initial[i];
+            }
+            weight.copyFrom(values);
             int step = 0;
             double loss;
             while (true) {
-                for (int i = 0; i < w.length; i++) {
-                    weightValues[i] = (float) w[i];
-                }
-                weight.copyFrom(weightValues);
-                plan.forward(x, weight, null, z);
-
-                float[] out = z.toArray();
-                double sum = 0;
-                for (int i = 0; i < out.length; i++) {
-                    double d = (double) out[i] - target[i];
-                    sum += d * d;
-                    delta[i] = (float) (d / m);
-                }
-                loss = sum / 2 / m;
+                Tensor z = model.forward(x);
+                loss = mse.forward(z, y) / 2;                 // the seed's sum((z - y)^2) / 2 / m
                 progress.step(step, loss);
                 boolean last = loss < LOSS_THRESHOLD || step == options.maxSteps();
                 if (step % HISTORY_INTERVAL == 0 || last) {
@@ -331,20 +314,28 @@ public final class KernelLearning {
                 if (last) {
                     break;
                 }
-
-                gradZ.copyFrom(delta);
-                plan.backwardWeights(x, gradZ, gradW, null, Accumulation.OVERWRITE);
-                float[] dw = gradW.toArray();
-                for (int i = 0; i < w.length; i++) {
-                    w[i] -= LEARNING_RATE * dw[i];
-                }
+                model.backward(mse.backward());               // dW = x * dZ (Conv2dPlan.backwardWeights)
+                sgd.step();                                   // w = w - 0.5 * dW
                 step++;
             }
-            float[] learned = new float[w.length];
-            for (int i = 0; i < w.length; i++) {
-                learned[i] = (float) w[i];
-            }
-            return new Result(step, loss, learned, TRUE_KERNEL, loss < LOSS_THRESHOLD, history, conv.kernelsName());
+            return new Result(step, loss, weight.toArray(), TRUE_KERNEL, loss < LOSS_THRESHOLD, history,
+                    execution.kernelsName());
+        }
+    }
+
+    /** The model: one 3x3 filter, VALID, stride 1, no bias (the seed trains none, line 710). */
+    private static Layer edgeDetector() {
+        return new Conv2d(1, 1, KERNEL_SIZE, KERNEL_SIZE, Conv2dOptions.defaults(), false);
+    }
+
+    /** {@code y = x * w_true}, by the same layer with the true kernel, copied into {@code arena}. */
+    private static Tensor target(Execution execution, Tensor x, Arena arena) {
+        try (Sequential truth = new Sequential(execution, edgeDetector())) {
+            truth.parameter("0.weight").value().copyFrom(TRUE_KERNEL);
+            Tensor y = truth.forward(x);
+            Tensor kept = Tensor.allocate(arena, y.shape());
+            y.copyTo(kept);
+            return kept;
         }
     }
 

@@ -1,6 +1,7 @@
 package org.simdconv.internal;
 
 import org.simdconv.internal.conv.KernelList;
+import org.simdconv.internal.nn.LayerKernels;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.parallel.Workspace;
 import org.simdconv.tensor.Layout;
@@ -18,6 +19,9 @@ public abstract class Backend {
 
     /** The convolution's kernel families, in the order they are tried. */
     public abstract KernelList convolution();
+
+    /** The arithmetic of the other layers: dense, ReLU, pooling, the SGD step. */
+    public abstract LayerKernels layers();
 
     /**
      * Channels per block of the layout this backend's kernels compute on (the vector lanes of the

@@ -2,7 +2,9 @@ package org.simdconv.internal;
 
 import java.util.List;
 import org.simdconv.internal.conv.KernelList;
+import org.simdconv.internal.nn.LayerKernels;
 import org.simdconv.internal.reference.ReferenceConvKernel;
+import org.simdconv.internal.reference.ReferenceLayers;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.parallel.Workspace;
 import org.simdconv.tensor.Tensor;
@@ -13,6 +15,7 @@ final class ReferenceBackend extends Backend {
     static final String NAME = "scalar-reference";
 
     private final KernelList convolution = new KernelList(NAME, List.of(new ReferenceConvKernel()));
+    private final LayerKernels layers = new ReferenceLayers();
 
     @Override
     public String name() {
@@ -22,6 +25,11 @@ final class ReferenceBackend extends Backend {
     @Override
     public KernelList convolution() {
         return convolution;
+    }
+
+    @Override
+    public LayerKernels layers() {
+        return layers;
     }
 
     @Override

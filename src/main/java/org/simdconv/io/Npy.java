@@ -9,10 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 import org.simdconv.tensor.Tensor;
 
@@ -358,8 +354,8 @@ public final class Npy {
         Objects.requireNonNull(tensor, "tensor");
         tensor.requireAlive("tensor");
         byte[] header = encodeHeader(dtype, tensor.shape());
-        writeAtomically(file, channel -> {
-            writeFully(channel, ByteBuffer.wrap(header));
+        AtomicFile.write(file, channel -> {
+            AtomicFile.writeFully(channel, ByteBuffer.wrap(header));
             writeData(channel, tensor, dtype);
         });
     }
@@ -412,7 +408,7 @@ public final class Npy {
         for (long first = 0; first < count; first += perChunk) {
             int n = (int) Math.min(perChunk, count - first);
             encode(tensor, dtype, first, n, stage);
-            writeFully(channel, ByteBuffer.wrap(staging, 0, n * dtype.bytes));
+            AtomicFile.writeFully(channel, ByteBuffer.wrap(staging, 0, n * dtype.bytes));
         }
     }
 
@@ -431,53 +427,6 @@ public final class Npy {
             } else {
                 stage.setAtIndex(LE_DOUBLE, i, value);
             }
-        }
-    }
-
-    private static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
-        while (buffer.hasRemaining()) {
-            channel.write(buffer);
-        }
-    }
-
-    private interface ChannelWriter {
-        void writeTo(FileChannel channel) throws IOException;
-    }
-
-    /**
-     * Writes a sibling temporary file, flushes it to disk, then renames it over {@code file}: a
-     * rename within one directory is atomic, so readers see the old file or the new one, never a
-     * partial one. On any failure the temporary file is deleted.
-     */
-    private static void writeAtomically(Path file, ChannelWriter writer) throws IOException {
-        Path target = file.toAbsolutePath();
-        // A hidden name with a random part; CREATE_NEW guarantees we never overwrite anything.
-        // (Not Files.createTempFile: its owner-only permissions would carry over to the result.)
-        Path temp = target.resolveSibling("." + target.getFileName() + "."
-                + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-        try {
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE)) {
-                writer.writeTo(channel);
-                channel.force(false);
-            }
-            moveReplacing(temp, target);
-        } catch (IOException | RuntimeException | Error e) {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException cleanup) {
-                e.addSuppressed(cleanup);
-            }
-            throw e;
-        }
-    }
-
-    private static void moveReplacing(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            // Rare (some network file systems); a plain replacing move is the best available.
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
         }
     }
 

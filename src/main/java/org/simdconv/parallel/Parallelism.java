@@ -49,6 +49,28 @@ public final class Parallelism {
         return on(ForkJoinPool.commonPool());
     }
 
+    /**
+     * Every core, on one daemon pool of as many threads that this method always returns: the
+     * default of every convolution and model that is not given another.
+     */
+    public static Parallelism allCores() {
+        return AllCores.PARALLELISM;
+    }
+
+    /** A pool of daemon threads named {@code simdconv-<i>}, which never keep the JVM alive. */
+    private static ForkJoinPool daemonPool(int threads) {
+        return new ForkJoinPool(threads, pool -> {
+            var thread = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+            thread.setDaemon(true);
+            thread.setName("simdconv-" + thread.getPoolIndex());
+            return thread;
+        }, null, false);
+    }
+
+    private static final class AllCores {
+        static final Parallelism PARALLELISM = on(daemonPool(Runtime.getRuntime().availableProcessors()));
+    }
+
     /** The caller's pool; the caller keeps ownership and closes it. */
     public static Parallelism on(ForkJoinPool pool) {
         Objects.requireNonNull(pool, "pool");

@@ -382,6 +382,11 @@ public final class Tensor {
         return Arrays.equals(shape, dims);
     }
 
+    /** True when {@code other} has this tensor's logical shape (any layout); allocates nothing. */
+    public boolean hasShapeOf(Tensor other) {
+        return Arrays.equals(shape, other.shape);
+    }
+
     @Override
     public String toString() {
         return "Tensor" + Arrays.toString(shape) + (layout.isBlocked() ? " " + layout : "");

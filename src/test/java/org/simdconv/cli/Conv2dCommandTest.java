@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,17 +37,8 @@ class Conv2dCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cli = SimdconvCli.commandLine();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exitCode = cli.execute(args);
-        return new Run(exitCode, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     private Path write(String name, long seed, int... shape) throws IOException {
@@ -111,7 +100,7 @@ class Conv2dCommandTest {
             args.addAll(List.of("--bias", b.toString()));
         }
         args.addAll(flags);
-        Run result = run(args.toArray(String[]::new));
+        CliRun result = run(args.toArray(String[]::new));
         assertEquals(0, result.exitCode(), result.err());
         assertEquals("", result.err());
 
@@ -146,7 +135,7 @@ class Conv2dCommandTest {
         Path x = write("x.npy", 1, 1, 2, 5, 5);
         Path w = write("w.npy", 2, 3, 2, 3, 3);
         Path out = dir.resolve("out");
-        Run result = run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--out", out.toString());
+        CliRun result = run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--out", out.toString());
         assertEquals(0, result.exitCode(), result.err());
         try (Stream<Path> files = Files.list(out)) {
             assertEquals(List.of(out.resolve("output.npy")), files.toList());
@@ -166,7 +155,7 @@ class Conv2dCommandTest {
         Path x = write("x.npy", 1, 2, 8, 13, 11);
         Path w = write("w.npy", 2, 16, 8, 3, 3);
         Path out = dir.resolve("out");
-        Run result = run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--padding", "same",
+        CliRun result = run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--padding", "same",
                 "--impl", "SIMD", "--threads", "2", "--out", out.toString());
         assertEquals(0, result.exitCode(), result.err());
         try (ForkJoinPool pool = new ForkJoinPool(2); Arena arena = Arena.ofShared()) {
@@ -177,7 +166,7 @@ class Conv2dCommandTest {
         }
     }
 
-    private static void assertOneLineError(Run result, String... mentions) {
+    private static void assertOneLineError(CliRun result, String... mentions) {
         assertEquals(2, result.exitCode(), result.err());
         String err = result.err().strip();
         assertEquals(1, err.lines().count(), "one line: " + err);
@@ -194,7 +183,7 @@ class Conv2dCommandTest {
         Path x = write("x.npy", 1, 1, 1, 5, 5);
         Path w = write("w.npy", 2, 1, 1, 3, 3);
         Path out = dir.resolve("out");
-        Run result = run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--stride", stride,
+        CliRun result = run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--stride", stride,
                 "--out", out.toString());
         assertOneLineError(result, "--stride");
         assertFalse(Files.exists(out));
@@ -205,7 +194,7 @@ class Conv2dCommandTest {
         Path w = write("w.npy", 2, 1, 1, 3, 3);
         Path missing = dir.resolve("missing.npy");
         Path out = dir.resolve("out");
-        Run result = run("conv2d", "--input", missing.toString(), "--weight", w.toString(), "--out", out.toString());
+        CliRun result = run("conv2d", "--input", missing.toString(), "--weight", w.toString(), "--out", out.toString());
         assertOneLineError(result, "--input", "no such file", missing.toString());
         assertFalse(Files.exists(out));
     }
@@ -215,7 +204,7 @@ class Conv2dCommandTest {
         Path x = dir.resolve("x.npy");
         Files.writeString(x, "not numpy\nat all\n");
         Path w = write("w.npy", 2, 1, 1, 3, 3);
-        Run result = run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--out", dir.resolve("o").toString());
+        CliRun result = run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--out", dir.resolve("o").toString());
         assertOneLineError(result, "--input", x.toString());
     }
 
@@ -226,11 +215,11 @@ class Conv2dCommandTest {
         Path b = write("b.npy", 3, 4);
         Path dy = write("dy.npy", 4, 1, 4, 5, 5);       // the output is 4 x 4
         Path out = dir.resolve("out");
-        Run badWeight = run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--out", out.toString());
+        CliRun badWeight = run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--out", out.toString());
         assertOneLineError(badWeight, "weight");
 
         Path goodW = write("w3.npy", 2, 4, 3, 3, 3);
-        Run badGrad = run("conv2d", "--input", x.toString(), "--weight", goodW.toString(), "--bias", b.toString(),
+        CliRun badGrad = run("conv2d", "--input", x.toString(), "--weight", goodW.toString(), "--bias", b.toString(),
                 "--grad-output", dy.toString(), "--out", out.toString());
         assertOneLineError(badGrad, "gradOutput");
         assertFalse(Files.exists(out), "nothing written, not even output.npy");
@@ -253,16 +242,16 @@ class Conv2dCommandTest {
 
     @Test
     void usageErrorsPrintTheUsage() {
-        Run unknown = run("conv2d", "--input", "x.npy", "--weight", "w.npy", "--out", "o", "--bogus");
+        CliRun unknown = run("conv2d", "--input", "x.npy", "--weight", "w.npy", "--out", "o", "--bogus");
         assertEquals(2, unknown.exitCode());
         assertTrue(unknown.err().contains("Unknown option: '--bogus'"), unknown.err());
         assertTrue(unknown.err().contains("Usage: simdconv conv2d"), unknown.err());
 
-        Run missing = run("conv2d", "--input", "x.npy");
+        CliRun missing = run("conv2d", "--input", "x.npy");
         assertEquals(2, missing.exitCode());
         assertTrue(missing.err().contains("Missing required options"), missing.err());
 
-        Run none = run();
+        CliRun none = run();
         assertEquals(2, none.exitCode());
         assertTrue(none.err().contains("Usage: simdconv"), none.err());
     }
@@ -270,7 +259,7 @@ class Conv2dCommandTest {
     @ParameterizedTest
     @ValueSource(strings = {"--help", "conv2d --help", "learn-kernel --help", "help conv2d", "help learn-kernel"})
     void everyCommandHasHelp(String args) {
-        Run result = run(args.split(" "));
+        CliRun result = run(args.split(" "));
         assertEquals(0, result.exitCode(), result.err());
         assertTrue(result.out().startsWith("Usage: simdconv"), result.out());
         String command = args.replace("--help", "").replace("help", "").strip();
@@ -279,7 +268,7 @@ class Conv2dCommandTest {
 
     @Test
     void versionNamesJavaAndTheVectorApi() {
-        Run result = run("--version");
+        CliRun result = run("--version");
         assertEquals(0, result.exitCode());
         assertTrue(result.out().startsWith("simdconv "), result.out());
         assertTrue(result.out().contains("Vector API: "), result.out());

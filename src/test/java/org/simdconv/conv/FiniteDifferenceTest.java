@@ -31,7 +31,7 @@ import org.simdconv.tensor.Tensor;
  * down; so a backward pass that disagrees with its forward pass cannot pass here, whatever the
  * geometry.
  */
-class FiniteDifferenceTest {
+public class FiniteDifferenceTest {
 
     /**
      * Step of the central differences. L is linear in each argument (bilinear in (X, W), affine in b),
@@ -393,17 +393,21 @@ class FiniteDifferenceTest {
         return dot(gradOutput, Reference.forward(g, x, w, b));
     }
 
-    /** {@code (L(v + h e_i) - L(v - h e_i)) / 2h} for every i; {@code v} is restored afterwards. */
     static double[] centralDifferences(double[] v, ToDoubleFunction<double[]> loss) {
+        return centralDifferences(v, H, loss);
+    }
+
+    /** {@code (L(v + h e_i) - L(v - h e_i)) / 2h} for every i; {@code v} is restored afterwards. */
+    public static double[] centralDifferences(double[] v, double h, ToDoubleFunction<double[]> loss) {
         double[] gradient = new double[v.length];
         for (int i = 0; i < v.length; i++) {
             double saved = v[i];
-            v[i] = saved + H;
+            v[i] = saved + h;
             double plus = loss.applyAsDouble(v);
-            v[i] = saved - H;
+            v[i] = saved - h;
             double minus = loss.applyAsDouble(v);
             v[i] = saved;
-            gradient[i] = (plus - minus) / (2 * H);
+            gradient[i] = (plus - minus) / (2 * h);
         }
         return gradient;
     }
@@ -434,7 +438,7 @@ class FiniteDifferenceTest {
         }
     }
 
-    static double dot(double[] a, double[] b) {
+    public static double dot(double[] a, double[] b) {
         assertEquals(a.length, b.length);
         double sum = 0;
         for (int i = 0; i < a.length; i++) {
@@ -451,7 +455,7 @@ class FiniteDifferenceTest {
         return out;
     }
 
-    static int count(int[] shape) {
+    public static int count(int[] shape) {
         int n = 1;
         for (int d : shape) {
             n *= d;

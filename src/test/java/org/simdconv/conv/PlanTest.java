@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.simdconv.conv.TestData.assertSameValues;
 
 import java.lang.foreign.Arena;
-import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -21,6 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.tensor.Layout;
 import org.simdconv.tensor.Tensor;
+import org.simdconv.testing.AllocationCounter;
 
 /**
  * A plan owns what its layer needs from call to call: the kernels chosen once, the weights packed
@@ -254,49 +254,6 @@ class PlanTest {
             long before = plan.retainedBytes();
             plan.forward(x, w, null, y);
             assertEquals(before, plan.retainedBytes(), "no reorder buffers were made");
-        }
-    }
-
-    /**
-     * Counts the bytes allocated by the calling thread and by the threads of {@code par}'s pool
-     * (found by running tasks on them), less what counting itself allocates: exactly what a call
-     * on {@code par} allocates.
-     */
-    static final class AllocationCounter {
-        private final com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        private final long[] ids;
-        private final long overhead;
-
-        AllocationCounter(Parallelism par) {
-            Set<Long> found = java.util.concurrent.ConcurrentHashMap.newKeySet();
-            found.add(Thread.currentThread().threadId());
-            for (int i = 0; i < 200 && found.size() < par.threads(); i++) {
-                par.forEach(64, (task, worker) -> {
-                    found.add(Thread.currentThread().threadId());
-                    long spin = System.nanoTime() + 20_000;
-                    while (System.nanoTime() < spin) {
-                        Thread.onSpinWait();
-                    }
-                });
-            }
-            ids = found.stream().mapToLong(Long::longValue).toArray();
-            long a = total(), b = total();
-            overhead = b - a;
-        }
-
-        /** Bytes allocated so far by the counted threads, counting included. */
-        long total() {
-            long sum = 0;
-            for (long bytes : threads.getThreadAllocatedBytes(ids)) {
-                sum += Math.max(0, bytes);
-            }
-            return sum;
-        }
-
-        /** Bytes allocated since {@code before} (a {@link #total}), less one count's own. */
-        long since(long before) {
-            return total() - before - overhead;
         }
     }
 }

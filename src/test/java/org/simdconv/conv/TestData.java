@@ -8,10 +8,10 @@ import org.simdconv.tensor.Layout;
 import org.simdconv.tensor.Tensor;
 
 /** Random tensors and exact or bounded comparisons of float results. */
-final class TestData {
+public final class TestData {
 
     /** Unit roundoff of float: 2^-24. */
-    static final double FLOAT_UNIT_ROUNDOFF = 0x1p-24;
+    public static final double FLOAT_UNIT_ROUNDOFF = 0x1p-24;
 
     private TestData() {
     }
@@ -20,7 +20,7 @@ final class TestData {
      * Small integers in [-3, 3]: every product and every partial sum of the test problems is an
      * integer below 2^24, so float arithmetic is exact in any order and results compare with ==.
      */
-    static Tensor smallIntegers(Arena arena, Random random, int... shape) {
+    public static Tensor smallIntegers(Arena arena, Random random, int... shape) {
         Tensor t = Tensor.allocate(arena, shape);
         float[] values = new float[(int) t.elementCount()];
         for (int i = 0; i < values.length; i++) {
@@ -29,7 +29,7 @@ final class TestData {
         return t.copyFrom(values);
     }
 
-    static Tensor gaussian(Arena arena, Random random, int... shape) {
+    public static Tensor gaussian(Arena arena, Random random, int... shape) {
         Tensor t = Tensor.allocate(arena, shape);
         float[] values = new float[(int) t.elementCount()];
         for (int i = 0; i < values.length; i++) {
@@ -38,12 +38,12 @@ final class TestData {
         return t.copyFrom(values);
     }
 
-    static Tensor copy(Arena arena, Tensor t) {
+    public static Tensor copy(Arena arena, Tensor t) {
         return Tensor.allocate(arena, t.shape()).copyFrom(t.toArray());
     }
 
     /** {@code t}'s values in a new tensor of {@code layout}. */
-    static Tensor copy(Arena arena, Tensor t, Layout layout) {
+    public static Tensor copy(Arena arena, Tensor t, Layout layout) {
         Tensor out = Tensor.allocate(arena, layout, t.shape());
         t.copyTo(out);
         return out;
@@ -53,14 +53,14 @@ final class TestData {
      * A fresh result tensor whose every byte, padding channels included, is a NaN: a pass that
      * leaves an element unwritten, or a padding lane not zero, shows it.
      */
-    static Tensor poisoned(Arena arena, Layout layout, int... shape) {
+    public static Tensor poisoned(Arena arena, Layout layout, int... shape) {
         Tensor t = Tensor.allocate(arena, layout, shape);
         t.segment().asSlice(t.byteOffset(), t.storageBytes()).fill((byte) 0xFF);
         return t;
     }
 
     /** Fails unless every padding lane of a blocked tensor (the channels past the last of the last block) is 0. */
-    static void assertPaddingIsZero(String what, Tensor t) {
+    public static void assertPaddingIsZero(String what, Tensor t) {
         int b = t.layout().block(), c = t.dim(1);
         if (t.layout().isPlain() || c % b == 0) {
             return;
@@ -79,7 +79,7 @@ final class TestData {
         }
     }
 
-    static double[] widen(float[] values) {
+    public static double[] widen(float[] values) {
         double[] out = new double[values.length];
         for (int i = 0; i < values.length; i++) {
             out[i] = values[i];
@@ -87,7 +87,7 @@ final class TestData {
         return out;
     }
 
-    static double[] abs(float[] values) {
+    public static double[] abs(float[] values) {
         double[] out = new double[values.length];
         for (int i = 0; i < values.length; i++) {
             out[i] = Math.abs(values[i]);
@@ -96,7 +96,7 @@ final class TestData {
     }
 
     /** Equal as numbers (so -0.0 equals 0.0), element by element. */
-    static void assertSameValues(String what, float[] expected, float[] actual) {
+    public static void assertSameValues(String what, float[] expected, float[] actual) {
         if (expected.length != actual.length) {
             fail(what + ": length " + actual.length + ", expected " + expected.length);
         }
@@ -112,9 +112,9 @@ final class TestData {
      * classic forward error bound of a float sum of {@code terms} products in any order,
      * {@code gamma(n) = n*u / (1 - n*u)}, applied to {@code magnitude = sum of |products|}, plus the
      * one rounding of the double-precision oracle to float. It is a bound, not a guess: a kernel
-     * that drops or doubles a single term fails it.
+     * that drops or doubles a single term fails it. Where the oracle gives NaN, so must the kernel.
      */
-    static void assertWithinRoundingBound(String what, float[] expected, float[] actual, double[] magnitude,
+    public static void assertWithinRoundingBound(String what, float[] expected, float[] actual, double[] magnitude,
                                           long terms) {
         if (expected.length != actual.length || magnitude.length != expected.length) {
             fail(what + ": length " + actual.length + ", expected " + expected.length + " (magnitudes "
@@ -123,6 +123,9 @@ final class TestData {
         double u = FLOAT_UNIT_ROUNDOFF;
         double gamma = terms * u / (1 - terms * u);
         for (int i = 0; i < expected.length; i++) {
+            if (Float.isNaN(expected[i]) && Float.isNaN(actual[i])) {
+                continue; // a NaN operand makes a NaN result, in both
+            }
             double bound = (gamma + u) * magnitude[i];
             double error = Math.abs((double) actual[i] - expected[i]);
             if (!(error <= bound)) {

@@ -6,6 +6,7 @@ import static org.simdconv.internal.simd.common.Vectors.SPECIES;
 import java.util.List;
 import org.simdconv.internal.Backend;
 import org.simdconv.internal.conv.KernelList;
+import org.simdconv.internal.nn.LayerKernels;
 import org.simdconv.internal.simd.blocked.BlockedDirectKernel;
 import org.simdconv.internal.simd.blocked.BlockedWeightGradientKernel;
 import org.simdconv.internal.simd.common.Reorder;
@@ -41,6 +42,7 @@ public final class SimdBackend extends Backend {
             new FlatPlaneKernel(),                        // fwd, bwd-weights: stride 1, small planes
             new RowDirectKernel(),                        // fwd, bwd-data: everything else
             new RowWeightGradientKernel()));              // bwd-weights: everything else
+    private final LayerKernels layers = new SimdLayers();
 
     public SimdBackend() {
         if (LANES < 4) {
@@ -57,6 +59,11 @@ public final class SimdBackend extends Backend {
     @Override
     public KernelList convolution() {
         return convolution;
+    }
+
+    @Override
+    public LayerKernels layers() {
+        return layers;
     }
 
     @Override

@@ -4,8 +4,8 @@ import static org.simdconv.internal.simd.common.Vectors.LANES;
 import static org.simdconv.internal.simd.common.Vectors.SPECIES;
 import static org.simdconv.internal.simd.pointwise.PointwiseTiles.BLOCKS;
 import static org.simdconv.internal.simd.pointwise.PointwiseTiles.PIXELS;
-import static org.simdconv.internal.simd.pointwise.PointwiseTiles.ROWS;
-import static org.simdconv.internal.simd.pointwise.PointwiseTiles.VECTORS;
+import static org.simdconv.internal.simd.common.GemmTiles.ROWS;
+import static org.simdconv.internal.simd.common.GemmTiles.VECTORS;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -19,6 +19,7 @@ import org.simdconv.internal.conv.ConvPrimitive;
 import org.simdconv.internal.conv.ConvProblem;
 import org.simdconv.internal.conv.ForwardPrimitive;
 import org.simdconv.internal.simd.common.CallTask;
+import org.simdconv.internal.simd.common.GemmTiles;
 import org.simdconv.internal.simd.common.SimdPrimitive;
 import org.simdconv.internal.simd.common.Vectors;
 import org.simdconv.internal.simd.common.WorkSplit;
@@ -292,10 +293,10 @@ public final class PointwiseKernel implements ConvKernel {
                         float[] o = accumulate ? old : startRows;
                         int oAt = accumulate ? m * NCHW_CHUNK + p : m * tile, oRow = accumulate ? NCHW_CHUNK : tile;
                         if (p < tiled) {
-                            PointwiseTiles.eightRowsThreeVectors(a, aAt, depth, x.segment(), xp, plane, o, oAt,
+                            GemmTiles.eightRowsThreeVectors(a, aAt, depth, x.segment(), xp, plane, o, oAt,
                                     oRow, out.segment(), op, plane);
                         } else {
-                            PointwiseTiles.eightRowsOneVector(a, aAt, depth, x.segment(), xp, plane, o, oAt, oRow,
+                            GemmTiles.eightRowsOneVector(a, aAt, depth, x.segment(), xp, plane, o, oAt, oRow,
                                     out.segment(), op, plane, count - p);
                         }
                     }

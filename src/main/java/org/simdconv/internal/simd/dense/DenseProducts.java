@@ -1,0 +1,239 @@
+package org.simdconv.internal.simd.dense;
+
+import static org.simdconv.internal.simd.common.GemmTiles.ROWS;
+import static org.simdconv.internal.simd.common.GemmTiles.VECTORS;
+import static org.simdconv.internal.simd.common.Vectors.LANES;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import org.simdconv.internal.simd.common.CallTask;
+import org.simdconv.internal.simd.common.GemmTiles;
+import org.simdconv.parallel.Parallelism;
+import org.simdconv.parallel.Workspace;
+import org.simdconv.tensor.Tensor;
+
+/**
+ * The three matrix products of a fully connected layer (seed 003: the delta rule over a
+ * mini-batch), for {@code x} of shape N x I, {@code w} O x I (PyTorch's {@code Linear.weight}) and
+ * {@code y}, {@code dy} N x O, all plain and dense:
+ * <pre>
+ *   forward          y[n][o]  = b[o] + sum_i x[n][i] w[o][i]      dot products along rows ({@link DotTiles})
+ *   backward-data    dx[n][i] = sum_o dy[n][o] w[o][i]            broadcast GEMM, A = dy, B = w
+ *   backward-weights dw[o][i] = sum_n dy[n][o] x[n][i]            broadcast GEMM, A = dy transposed, B = x
+ *                    db[o]    = sum_n dy[n][o]
+ * </pre>
+ * The backward products run on the GEMM tile the 1x1 convolution uses ({@link GemmTiles}): the
+ * small operand, {@code dy}, is packed into panels of eight rows, and the large one, {@code w} or
+ * {@code x}, is read in place, a row per reduction step. Tasks split the columns of the result (or
+ * groups of four outputs, forward), so no two tasks write the same element and each element's sum
+ * has one order whatever the threads.
+ */
+public final class DenseProducts {
+
+    /** Columns of the result per backward task: one three-vector tile. */
+    private static final int TASK_COLUMNS = VECTORS * LANES;
+    /** Start values of the backward products: the sums start from zero. */
+    private static final float[] ZEROS = new float[VECTORS * LANES];
+
+    // Workspace slots.
+    private static final int PANELS = 0;
+    private static final int LANE_SUMS = 0;
+    private static final int TILE_SUMS = 1;
+    private static final int LAST_ROWS = 0;
+
+    private static final CallTask.Pool<Forward> FORWARD = new CallTask.Pool<>(Forward::new);
+    private static final CallTask.Pool<Broadcast> BROADCAST = new CallTask.Pool<>(Broadcast::new);
+
+    private DenseProducts() {
+    }
+
+    /** {@code y = x w^T + b}; {@code b} may be null. */
+    public static void forward(Tensor x, Tensor w, Tensor b, Tensor y, Workspace workspace, Parallelism par) {
+        int outputs = w.dim(0);
+        try (Workspace.Lease lease = workspace.lease().workers(par.threads()); Forward task = FORWARD.take()) {
+            task.x = x;
+            task.w = w;
+            task.b = b;
+            task.y = y;
+            task.lease = lease;
+            par.forEach(Math.ceilDiv(outputs, DotTiles.ROWS), task);
+        }
+    }
+
+    /** {@code dx = dy w}. */
+    public static void backwardData(Tensor dy, Tensor w, Tensor dx, Workspace workspace, Parallelism par) {
+        int items = dy.dim(0), outputs = dy.dim(1), inputs = w.dim(1);
+        try (Workspace.Lease lease = workspace.lease().workers(par.threads())) {
+            float[] panels = lease.floats(PANELS, 0, Math.ceilDiv(items, ROWS) * ROWS * outputs);
+            pack(dy, false, panels);
+            long row = (long) inputs * Float.BYTES;
+            product(panels, items, outputs, w.segment(), w.byteOffset(), row, inputs, dx.segment(), dx.byteOffset(),
+                    row, lease, par);
+        }
+    }
+
+    /** {@code dw = dy^T x} and {@code db[o] = sum_n dy[n][o]} (when {@code db} is not null). */
+    public static void backwardWeights(Tensor x, Tensor dy, Tensor dw, Tensor db, Workspace workspace,
+                                       Parallelism par) {
+        int items = x.dim(0), inputs = x.dim(1), outputs = dy.dim(1);
+        try (Workspace.Lease lease = workspace.lease().workers(par.threads())) {
+            float[] panels = lease.floats(PANELS, 0, Math.ceilDiv(outputs, ROWS) * ROWS * items);
+            pack(dy, true, panels);
+            long row = (long) inputs * Float.BYTES;
+            product(panels, outputs, items, x.segment(), x.byteOffset(), row, inputs, dw.segment(), dw.byteOffset(),
+                    row, lease, par);
+        }
+        if (db != null) {
+            for (int o = 0; o < outputs; o++) {
+                double sum = 0;
+                for (int n = 0; n < items; n++) {
+                    sum += dy.getFlat((long) n * outputs + o);
+                }
+                db.setFlat(o, (float) sum);
+            }
+        }
+    }
+
+    /**
+     * Packs {@code m} (or its transpose) as the A operand of {@link GemmTiles}: row {@code r} of
+     * panel {@code p}, step {@code j}, at {@code panels[(p * depth + j) * 8 + r]}; rows past the
+     * matrix are zeros.
+     */
+    private static void pack(Tensor m, boolean transposed, float[] panels) {
+        int rows = m.dim(transposed ? 1 : 0), depth = m.dim(transposed ? 0 : 1);
+        int padded = Math.ceilDiv(rows, ROWS) * ROWS;
+        Arrays.fill(panels, 0, padded * depth, 0f);
+        for (int r = 0; r < rows; r++) {
+            int at = r / ROWS * ROWS * depth + r % ROWS;
+            for (int j = 0; j < depth; j++) {
+                long element = transposed ? (long) j * rows + r : (long) r * depth + j;
+                panels[at + j * ROWS] = m.getFlat(element);
+            }
+        }
+    }
+
+    /**
+     * {@code C[m][col] = sum_j A[m][j] B[j][col]} for {@code m < rows}, {@code col < cols}, with
+     * {@code A} packed by {@link #pack}, row {@code j} of {@code B} at byte {@code bAt + j * bRow}
+     * and row {@code m} of {@code C} at {@code cAt + m * cRow}. A task computes the columns of one
+     * tile for every row.
+     */
+    private static void product(float[] panels, int rows, int depth, MemorySegment b, long bAt, long bRow, int cols,
+                                MemorySegment c, long cAt, long cRow, Workspace.Lease lease, Parallelism par) {
+        try (Broadcast task = BROADCAST.take()) {
+            task.panels = panels;
+            task.rows = rows;
+            task.depth = depth;
+            task.b = b;
+            task.bAt = bAt;
+            task.bRow = bRow;
+            task.cols = cols;
+            task.c = c;
+            task.cAt = cAt;
+            task.cRow = cRow;
+            task.lease = lease;
+            par.forEach(Math.ceilDiv(cols, TASK_COLUMNS), task);
+        }
+    }
+
+    /** Forward: a task is a group of four outputs (rows of {@code w}) for every item. */
+    private static final class Forward extends CallTask {
+        Tensor x;
+        Tensor w;
+        Tensor b;
+        Tensor y;
+        Workspace.Lease lease;
+
+        @Override
+        public void run(int task, int worker) {
+            int items = x.dim(0), inputs = x.dim(1), outputs = w.dim(0);
+            int o0 = task * DotTiles.ROWS, oRows = Math.min(DotTiles.ROWS, outputs - o0);
+            Workspace.Worker memory = lease.worker(worker);
+            float[] lanes = memory.floats(LANE_SUMS, DotTiles.ROWS * DotTiles.ROWS * LANES);
+            float[] sums = memory.floats(TILE_SUMS, DotTiles.ROWS * DotTiles.ROWS);
+            long row = (long) inputs * Float.BYTES;
+            long wAt = w.byteOffset() + o0 * row;
+            for (int n0 = 0; n0 < items; n0 += DotTiles.ROWS) {
+                int nRows = Math.min(DotTiles.ROWS, items - n0);
+                DotTiles.fourByFour(x.segment(), x.byteOffset() + n0 * row, row, nRows, w.segment(), wAt, row, oRows,
+                        inputs, lanes, sums, 0);
+                for (int r = 0; r < nRows; r++) {
+                    for (int k = 0; k < oRows; k++) {
+                        float bias = b == null ? 0f : b.getFlat(o0 + k);
+                        y.setFlat((long) (n0 + r) * outputs + o0 + k, bias + sums[r * DotTiles.ROWS + k]);
+                    }
+                }
+            }
+        }
+
+        @Override
+        protected void clear() {
+            x = null;
+            w = null;
+            b = null;
+            y = null;
+            lease = null;
+        }
+    }
+
+    /**
+     * Backward: a task is one tile's columns (the last task fewer) for every panel of eight rows.
+     * Full panels write to {@code C}; a last panel of fewer rows writes to the worker's scratch,
+     * whose valid rows are then copied, so no row past {@code C} is ever written.
+     */
+    private static final class Broadcast extends CallTask {
+        float[] panels;
+        int rows;
+        int depth;
+        MemorySegment b;
+        long bAt;
+        long bRow;
+        int cols;
+        MemorySegment c;
+        long cAt;
+        long cRow;
+        Workspace.Lease lease;
+
+        @Override
+        public void run(int task, int worker) {
+            int col0 = task * TASK_COLUMNS, width = Math.min(TASK_COLUMNS, cols - col0);
+            long colBytes = (long) col0 * Float.BYTES;
+            for (int m0 = 0; m0 < rows; m0 += ROWS) {
+                boolean whole = m0 + ROWS <= rows;
+                MemorySegment target = c;
+                long at = cAt + m0 * cRow + colBytes, stride = cRow;
+                if (!whole) {
+                    stride = (long) TASK_COLUMNS * Float.BYTES;
+                    target = lease.worker(worker).segment(LAST_ROWS, ROWS * stride);
+                    at = 0;
+                }
+                tile(m0 * depth, bAt + colBytes, width, target, at, stride);
+                for (int m = m0; !whole && m < rows; m++) {
+                    MemorySegment.copy(target, (m - m0) * stride, c, cAt + m * cRow + colBytes,
+                            (long) width * Float.BYTES);
+                }
+            }
+        }
+
+        /** One panel's rows by {@code width} columns, from B's column at byte {@code bCol}. */
+        private void tile(int aAt, long bCol, int width, MemorySegment target, long at, long stride) {
+            if (width == TASK_COLUMNS) {
+                GemmTiles.eightRowsThreeVectors(panels, aAt, depth, b, bCol, bRow, ZEROS, 0, 0, target, at, stride);
+                return;
+            }
+            for (int v = 0; v < width; v += LANES) {
+                long offset = (long) v * Float.BYTES;
+                GemmTiles.eightRowsOneVector(panels, aAt, depth, b, bCol + offset, bRow, ZEROS, 0, 0, target,
+                        at + offset, stride, width - v);
+            }
+        }
+
+        @Override
+        protected void clear() {
+            panels = null;
+            b = null;
+            c = null;
+            lease = null;
+        }
+    }
+}
