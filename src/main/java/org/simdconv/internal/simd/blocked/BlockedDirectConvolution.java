@@ -99,9 +99,13 @@ final class BlockedDirectConvolution {
         }
     }
 
-    /** Blocks per staged pixel: {@link #GROUP} when a group's input blocks are a multiple of it, else 1. */
+    /**
+     * Blocks per staged pixel: {@link #GROUP} when a group's input blocks are a multiple of it, else
+     * two when they are even (32 channels at 16 lanes: each tap's loop runs over 32 channels rather
+     * than 16), else 1.
+     */
     static int group(BlockedProblem p) {
-        return p.inBlocks() % GROUP == 0 ? GROUP : 1;
+        return p.inBlocks() % GROUP == 0 ? GROUP : p.inBlocks() % 2 == 0 ? 2 : 1;
     }
 
     /** True when the staged input of one item fits a Java array. */
@@ -188,14 +192,22 @@ final class BlockedDirectConvolution {
             BlockedTaps rowTaps = chunkTaps[rowClass[oh]][columnClass[owA]];
             for (int ow = owA; ow < owWide; ow += WIDE_PIXELS) {
                 long o = outPixel(oh, ow);
-                BlockedTiles.twoBlocksEightPixelsGrouped(in, inBase + inPixel(oh, ow), rowTaps, w, w0, w1, out,
-                        o0 + o, o1 + o, rowStep);
+                if (staging.group() == GROUP) {
+                    BlockedTiles.twoBlocksEightPixelsGrouped(in, inBase + inPixel(oh, ow), rowTaps, w, w0, w1, out,
+                            o0 + o, o1 + o, rowStep);
+                } else {
+                    BlockedTiles.twoBlocksEightPixelsStrided(in, inBase + inPixel(oh, ow), staging.pixelFloats(),
+                            rowTaps, w, w0, w1, out, o0 + o, o1 + o, rowStep);
+                }
             }
             for (int ow = owWide; ow < owTiled; ow += PIXELS) {
                 long o = outPixel(oh, ow);
                 if (pair && staging.group() == GROUP) {
                     BlockedTiles.twoBlocksFourPixelsGrouped(in, inBase + inPixel(oh, ow), rowTaps, w, w0, w1, out,
                             o0 + o, o1 + o, rowStep);
+                } else if (pair && staging.group() > 1) {
+                    BlockedTiles.twoBlocksFourPixelsStrided(in, inBase + inPixel(oh, ow), staging.pixelFloats(),
+                            rowTaps, w, w0, w1, out, o0 + o, o1 + o, rowStep);
                 } else if (pair) {
                     BlockedTiles.twoBlocksFourPixels(in, inBase + inPixel(oh, ow), rowTaps, w, w0, w1, out, o0 + o,
                             o1 + o, rowStep);
@@ -208,13 +220,15 @@ final class BlockedDirectConvolution {
     }
 
     /**
-     * One past the interior columns that the eight-pixel tiles cover: with a pair of blocks and an
-     * input staged four blocks per pixel, on a machine with 32 vector registers
-     * ({@link Vectors#THIRTY_TWO_REGISTERS}); else none.
+     * One past the interior columns that the eight-pixel tiles cover: with a pair of blocks, on a
+     * machine with 32 vector registers ({@link Vectors#THIRTY_TWO_REGISTERS}); else none. With one
+     * or two blocks per staged pixel, the four-pixel tile's eight accumulators are too few to cover
+     * the FMA latency of two units: the eight-pixel tile made the tf-cnn second layer (32 channels
+     * staged two blocks per pixel) 16% faster in an interleaved A/B (medians of five runs).
      */
     private int wideTilesEnd(boolean pair) {
         int owA = p.firstInteriorColumn();
-        return Vectors.THIRTY_TWO_REGISTERS && pair && staging.group() == GROUP
+        return Vectors.THIRTY_TWO_REGISTERS && pair
                 ? owA + (p.endInteriorColumn() - owA) / WIDE_PIXELS * WIDE_PIXELS : owA;
     }
 

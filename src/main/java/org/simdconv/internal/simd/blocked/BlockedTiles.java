@@ -231,6 +231,81 @@ final class BlockedTiles {
         b7.intoMemorySegment(out, out1 + 7 * outStep, ORDER);
     }
 
+    /**
+     * {@link #twoBlocksEightPixelsGrouped} for pixels {@code step} floats apart: an input staged one
+     * or two blocks per pixel. Sixteen accumulators rather than the four-pixel tile's eight, which
+     * are too few to cover the FMA latency on two units.
+     */
+    static void twoBlocksEightPixelsStrided(float[] in, int inAt, int step, BlockedTaps taps, float[] w, int w0, int w1,
+            MemorySegment out, long out0, long out1, long outStep) {
+        FloatVector a0 = FloatVector.fromMemorySegment(SPECIES, out, out0, ORDER);
+        FloatVector a1 = FloatVector.fromMemorySegment(SPECIES, out, out0 + outStep, ORDER);
+        FloatVector a2 = FloatVector.fromMemorySegment(SPECIES, out, out0 + 2 * outStep, ORDER);
+        FloatVector a3 = FloatVector.fromMemorySegment(SPECIES, out, out0 + 3 * outStep, ORDER);
+        FloatVector a4 = FloatVector.fromMemorySegment(SPECIES, out, out0 + 4 * outStep, ORDER);
+        FloatVector a5 = FloatVector.fromMemorySegment(SPECIES, out, out0 + 5 * outStep, ORDER);
+        FloatVector a6 = FloatVector.fromMemorySegment(SPECIES, out, out0 + 6 * outStep, ORDER);
+        FloatVector a7 = FloatVector.fromMemorySegment(SPECIES, out, out0 + 7 * outStep, ORDER);
+        FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, out, out1, ORDER);
+        FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, out, out1 + outStep, ORDER);
+        FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, out, out1 + 2 * outStep, ORDER);
+        FloatVector b3 = FloatVector.fromMemorySegment(SPECIES, out, out1 + 3 * outStep, ORDER);
+        FloatVector b4 = FloatVector.fromMemorySegment(SPECIES, out, out1 + 4 * outStep, ORDER);
+        FloatVector b5 = FloatVector.fromMemorySegment(SPECIES, out, out1 + 5 * outStep, ORDER);
+        FloatVector b6 = FloatVector.fromMemorySegment(SPECIES, out, out1 + 6 * outStep, ORDER);
+        FloatVector b7 = FloatVector.fromMemorySegment(SPECIES, out, out1 + 7 * outStep, ORDER);
+        int[] inOffsets = taps.inOffsets(), weightOffsets = taps.weightOffsets(), channels = taps.channels();
+        int count = taps.count();
+        for (int t = 0; t < count; t++) {
+            int x = inAt + inOffsets[t];
+            int u = w0 + weightOffsets[t], v = w1 + weightOffsets[t];
+            for (int end = x + channels[t]; x < end; x++, u += LANES, v += LANES) {
+                FloatVector wu = FloatVector.fromArray(SPECIES, w, u);
+                FloatVector wv = FloatVector.fromArray(SPECIES, w, v);
+                FloatVector i = FloatVector.broadcast(SPECIES, in[x]);
+                a0 = wu.fma(i, a0);
+                b0 = wv.fma(i, b0);
+                i = FloatVector.broadcast(SPECIES, in[x + step]);
+                a1 = wu.fma(i, a1);
+                b1 = wv.fma(i, b1);
+                i = FloatVector.broadcast(SPECIES, in[x + 2 * step]);
+                a2 = wu.fma(i, a2);
+                b2 = wv.fma(i, b2);
+                i = FloatVector.broadcast(SPECIES, in[x + 3 * step]);
+                a3 = wu.fma(i, a3);
+                b3 = wv.fma(i, b3);
+                i = FloatVector.broadcast(SPECIES, in[x + 4 * step]);
+                a4 = wu.fma(i, a4);
+                b4 = wv.fma(i, b4);
+                i = FloatVector.broadcast(SPECIES, in[x + 5 * step]);
+                a5 = wu.fma(i, a5);
+                b5 = wv.fma(i, b5);
+                i = FloatVector.broadcast(SPECIES, in[x + 6 * step]);
+                a6 = wu.fma(i, a6);
+                b6 = wv.fma(i, b6);
+                i = FloatVector.broadcast(SPECIES, in[x + 7 * step]);
+                a7 = wu.fma(i, a7);
+                b7 = wv.fma(i, b7);
+            }
+        }
+        a0.intoMemorySegment(out, out0, ORDER);
+        a1.intoMemorySegment(out, out0 + outStep, ORDER);
+        a2.intoMemorySegment(out, out0 + 2 * outStep, ORDER);
+        a3.intoMemorySegment(out, out0 + 3 * outStep, ORDER);
+        a4.intoMemorySegment(out, out0 + 4 * outStep, ORDER);
+        a5.intoMemorySegment(out, out0 + 5 * outStep, ORDER);
+        a6.intoMemorySegment(out, out0 + 6 * outStep, ORDER);
+        a7.intoMemorySegment(out, out0 + 7 * outStep, ORDER);
+        b0.intoMemorySegment(out, out1, ORDER);
+        b1.intoMemorySegment(out, out1 + outStep, ORDER);
+        b2.intoMemorySegment(out, out1 + 2 * outStep, ORDER);
+        b3.intoMemorySegment(out, out1 + 3 * outStep, ORDER);
+        b4.intoMemorySegment(out, out1 + 4 * outStep, ORDER);
+        b5.intoMemorySegment(out, out1 + 5 * outStep, ORDER);
+        b6.intoMemorySegment(out, out1 + 6 * outStep, ORDER);
+        b7.intoMemorySegment(out, out1 + 7 * outStep, ORDER);
+    }
+
     /** The same tile for pixels {@code step} floats apart: four rows of a border column. */
     static void twoBlocksFourPixelsStrided(float[] in, int inAt, int step, BlockedTaps taps, float[] w, int w0, int w1,
                                     MemorySegment out, long out0, long out1, long outStep) {

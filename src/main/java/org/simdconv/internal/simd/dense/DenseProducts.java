@@ -35,9 +35,14 @@ public final class DenseProducts {
     /** Start values of the backward products: the sums start from zero. */
     private static final float[] ZEROS = new float[VECTORS * LANES];
 
+    /** Outputs of a forward task: four groups of four rows of {@code w}. */
+    private static final int TASK_OUTPUTS = 4 * DotTiles.ROWS;
+    /** Floats of the reduction per block of the forward pass: 2 KB of each row (fastest of 256 to 2048). */
+    private static final int DEPTH_BLOCK = 512;
+
     // Workspace slots.
     private static final int PANELS = 0;
-    private static final int LANE_SUMS = 0;
+    private static final int ACCUMULATORS = 0;
     private static final int TILE_SUMS = 1;
     private static final int LAST_ROWS = 0;
 
@@ -56,7 +61,7 @@ public final class DenseProducts {
             task.b = b;
             task.y = y;
             task.lease = lease;
-            par.forEach(Math.ceilDiv(outputs, DotTiles.ROWS), task);
+            par.forEach(Math.ceilDiv(outputs, TASK_OUTPUTS), task);
         }
     }
 
@@ -87,9 +92,9 @@ public final class DenseProducts {
             for (int o = 0; o < outputs; o++) {
                 double sum = 0;
                 for (int n = 0; n < items; n++) {
-                    sum += dy.getFlat((long) n * outputs + o);
+                    sum += dy.segment().get(Tensor.FLOAT, dy.byteOffset() + ((long) n * outputs + o) * Float.BYTES);
                 }
-                db.setFlat(o, (float) sum);
+                db.segment().set(Tensor.FLOAT, db.byteOffset() + (long) o * Float.BYTES, (float) sum);
             }
         }
     }
@@ -107,7 +112,7 @@ public final class DenseProducts {
             int at = r / ROWS * ROWS * depth + r % ROWS;
             for (int j = 0; j < depth; j++) {
                 long element = transposed ? (long) j * rows + r : (long) r * depth + j;
-                panels[at + j * ROWS] = m.getFlat(element);
+                panels[at + j * ROWS] = m.segment().get(Tensor.FLOAT, m.byteOffset() + element * Float.BYTES);
             }
         }
     }
@@ -136,7 +141,13 @@ public final class DenseProducts {
         }
     }
 
-    /** Forward: a task is a group of four outputs (rows of {@code w}) for every item. */
+    /**
+     * Forward: a task is {@value #TASK_OUTPUTS} outputs (rows of {@code w}) for every item. The
+     * reduction runs in blocks of {@value #DEPTH_BLOCK} floats: within a block, the task's rows of
+     * {@code w} (32 KB) stay in L1 while each group of four items passes by, and the four items'
+     * rows are read once for the four groups of outputs. The partial sums wait in the worker's
+     * accumulators between blocks.
+     */
     private static final class Forward extends CallTask {
         Tensor x;
         Tensor w;
@@ -147,20 +158,42 @@ public final class DenseProducts {
         @Override
         public void run(int task, int worker) {
             int items = x.dim(0), inputs = x.dim(1), outputs = w.dim(0);
-            int o0 = task * DotTiles.ROWS, oRows = Math.min(DotTiles.ROWS, outputs - o0);
+            int o0 = task * TASK_OUTPUTS, oCount = Math.min(TASK_OUTPUTS, outputs - o0);
+            int oGroups = Math.ceilDiv(oCount, DotTiles.ROWS), nGroups = Math.ceilDiv(items, DotTiles.ROWS);
+            int tile = DotTiles.ROWS * DotTiles.ROWS * LANES;
             Workspace.Worker memory = lease.worker(worker);
-            float[] lanes = memory.floats(LANE_SUMS, DotTiles.ROWS * DotTiles.ROWS * LANES);
+            float[] acc = memory.floats(ACCUMULATORS, nGroups * oGroups * tile);
+            Arrays.fill(acc, 0, nGroups * oGroups * tile, 0f);
             float[] sums = memory.floats(TILE_SUMS, DotTiles.ROWS * DotTiles.ROWS);
             long row = (long) inputs * Float.BYTES;
-            long wAt = w.byteOffset() + o0 * row;
-            for (int n0 = 0; n0 < items; n0 += DotTiles.ROWS) {
-                int nRows = Math.min(DotTiles.ROWS, items - n0);
-                DotTiles.fourByFour(x.segment(), x.byteOffset() + n0 * row, row, nRows, w.segment(), wAt, row, oRows,
-                        inputs, lanes, sums, 0);
-                for (int r = 0; r < nRows; r++) {
-                    for (int k = 0; k < oRows; k++) {
-                        float bias = b == null ? 0f : b.getFlat(o0 + k);
-                        y.setFlat((long) (n0 + r) * outputs + o0 + k, bias + sums[r * DotTiles.ROWS + k]);
+            int vectors = inputs / LANES;
+            for (int v0 = 0; v0 < vectors; v0 += DEPTH_BLOCK / LANES) {
+                int count = Math.min(DEPTH_BLOCK / LANES, vectors - v0);
+                long k = (long) v0 * LANES * Float.BYTES;
+                for (int g = 0; g < nGroups; g++) {
+                    int n0 = g * DotTiles.ROWS, nRows = Math.min(DotTiles.ROWS, items - n0);
+                    for (int og = 0; og < oGroups; og++) {
+                        int first = o0 + og * DotTiles.ROWS, oRows = Math.min(DotTiles.ROWS, outputs - first);
+                        DotTiles.fourByFour(x.segment(), x.byteOffset() + n0 * row + k, row, nRows, w.segment(),
+                                w.byteOffset() + first * row + k, row, oRows, count, acc, (g * oGroups + og) * tile);
+                    }
+                }
+            }
+            long tailAt = (long) vectors * LANES * Float.BYTES;
+            for (int g = 0; g < nGroups; g++) {
+                int n0 = g * DotTiles.ROWS, nRows = Math.min(DotTiles.ROWS, items - n0);
+                for (int og = 0; og < oGroups; og++) {
+                    int first = o0 + og * DotTiles.ROWS, oRows = Math.min(DotTiles.ROWS, outputs - first);
+                    DotTiles.finish(acc, (g * oGroups + og) * tile, x.segment(), x.byteOffset() + n0 * row, row,
+                            nRows, w.segment(), w.byteOffset() + first * row, row, oRows, tailAt, inputs % LANES,
+                            sums);
+                    for (int r = 0; r < nRows; r++) {
+                        for (int c = 0; c < oRows; c++) {
+                            float bias = b == null ? 0f : b.segment().get(Tensor.FLOAT,
+                                    b.byteOffset() + (long) (first + c) * Float.BYTES);
+                            y.segment().set(Tensor.FLOAT, y.byteOffset() + ((long) (n0 + r) * outputs + first + c)
+                                    * Float.BYTES, bias + sums[r * DotTiles.ROWS + c]);
+                        }
                     }
                 }
             }

@@ -268,6 +268,9 @@ final class PlainInputConvolution {
             } else if (groupBlocks == GROUP) {
                 PlainInputTiles.fourBlocksSixPixels(in, inAt, step, list.inOffsets(), list.taps(), list.count(), w, w0,
                         bias, q * GROUP * LANES, out, o, blockBytes, outStep);
+            } else if (groupBlocks == 2) {
+                PlainInputTiles.twoBlocksSixPixels(in, inAt, step, list.inOffsets(), list.taps(), list.count(), w, w0,
+                        bias, q * GROUP * LANES, out, o, blockBytes, outStep);
             } else {
                 for (int k = 0; k < groupBlocks; k++) {
                     PlainInputTiles.blockSixPixels(groupBlocks, k, in, inAt, step, list.inOffsets(), list.taps(),

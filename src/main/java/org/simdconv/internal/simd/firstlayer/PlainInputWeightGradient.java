@@ -14,7 +14,7 @@ import org.simdconv.tensor.Tensor;
 
 /**
  * Backward-weights and backward-bias of a first layer (the layers {@link PlainInputConvolution}
- * runs forward, with a multiple of four blocks of filters): seed 001, 17.3.5 and 17.3.6,
+ * runs forward, with an even number of blocks of filters: tiles of four blocks, or of two): seed 001, 17.3.5 and 17.3.6,
  * {@code dW[k][c][r][s] = sum over items and pixels of dy[k][pixel] * x[c][pixel*stride + (r, s)
  * - pad]} and {@code db[k] = sum of dy[k]}, with the plain input staged per item
  * ({@link PlainStaging}) and the gradient channel-blocked (read where it lies; the plan reorders
@@ -32,8 +32,9 @@ final class PlainInputWeightGradient {
 
     /** Output rows per band: eight rows of four blocks of a ResNet stem's gradient are 229 KB. */
     static final int BAND = 8;
-    /** Blocks of filters per tile. */
+    /** Blocks of filters per tile: four, or two when the filters make an odd pair of blocks. */
     static final int QUAD = 4;
+    static final int PAIR = 2;
     /** Floats after each task's partials, so that two threads' partials never share a cache line. */
     private static final int FALSE_SHARING_PAD = 32;
 
@@ -41,6 +42,8 @@ final class PlainInputWeightGradient {
     private final PlainStaging staging;
     private final int taps;
     private final int blocks;
+    /** Blocks of filters per tile: {@link #QUAD} when they divide the blocks, else {@link #PAIR}. */
+    private final int tileBlocks;
     /** The output gradient's blocked layout. */
     private final BlockedPlanes gradientLayout;
     private final long planeBytes;
@@ -52,6 +55,7 @@ final class PlainInputWeightGradient {
         this.staging = new PlainStaging(g.c(), g.h(), g.w(), g.strideW());
         this.taps = g.c() * g.r() * g.s();
         this.blocks = Math.ceilDiv(g.k(), LANES);
+        this.tileBlocks = blocks % QUAD == 0 ? QUAD : PAIR;
         this.gradientLayout = new BlockedPlanes(g.k(), g.outH(), g.outW());
         this.planeBytes = (long) g.outH() * g.outW() * LANES * Float.BYTES;
         xOffset = new int[taps];
@@ -75,9 +79,9 @@ final class PlainInputWeightGradient {
         }
     }
 
-    /** The first layers {@link PlainInputConvolution} accepts, with a multiple of four blocks of filters. */
+    /** The first layers {@link PlainInputConvolution} accepts, with an even number of blocks of filters. */
     static boolean accepts(ConvProblem g) {
-        return PlainInputConvolution.accepts(g) && Math.ceilDiv(g.k(), LANES) % QUAD == 0;
+        return PlainInputConvolution.accepts(g) && Math.ceilDiv(g.k(), LANES) % PAIR == 0;
     }
 
     /** Workspace slots of a call. */
@@ -191,13 +195,18 @@ final class PlainInputWeightGradient {
                     cb = Math.min(cb, endColumn[t]);
                 }
                 boolean wide = t1 - t0 == PlainWeightGradientTiles.TAPS && rb > ra && cb > ca;
-                if (wide) {
-                    for (int q = 0; q < blocks; q += QUAD) {
+                for (int q = 0; wide && q < blocks; q += tileBlocks) {
+                    long dyAt = dyItem + q * planeBytes + (ra * (long) g.outW() + ca) * LANES * Float.BYTES;
+                    if (tileBlocks == QUAD) {
                         PlainWeightGradientTiles.fourBlocksSixTaps(x, xPixel(ra, ca), g.strideH() * staging.rowFloats(),
                                 xOffset[t0], xOffset[t0 + 1], xOffset[t0 + 2], xOffset[t0 + 3], xOffset[t0 + 4],
-                                xOffset[t0 + 5], dy, dyItem + q * planeBytes + (ra * (long) g.outW() + ca) * LANES * Float.BYTES,
-                                rowBytes, planeBytes, rb - ra, cb - ca, partial, t0 * blocks * LANES + q * LANES,
-                                blocks * LANES);
+                                xOffset[t0 + 5], dy, dyAt, rowBytes, planeBytes, rb - ra, cb - ca, partial,
+                                t0 * blocks * LANES + q * LANES, blocks * LANES);
+                    } else {
+                        PlainWeightGradientTiles.twoBlocksSixTaps(x, xPixel(ra, ca), g.strideH() * staging.rowFloats(),
+                                xOffset[t0], xOffset[t0 + 1], xOffset[t0 + 2], xOffset[t0 + 3], xOffset[t0 + 4],
+                                xOffset[t0 + 5], dy, dyAt, rowBytes, planeBytes, rb - ra, cb - ca, partial,
+                                t0 * blocks * LANES + q * LANES, blocks * LANES);
                     }
                 }
                 for (int t = t0; t < t1; t++) {
@@ -221,11 +230,16 @@ final class PlainInputWeightGradient {
         if (r1 <= r0 || c1 <= c0) {
             return;
         }
-        for (int q = 0; q < blocks; q += QUAD) {
-            PlainWeightGradientTiles.fourBlocksOneTap(x, xPixel(r0, c0), g.strideH() * staging.rowFloats(), xOffset[t],
-                    dy, dyItem + q * planeBytes + (r0 * (long) g.outW() + c0) * LANES * Float.BYTES,
-                    (long) g.outW() * LANES * Float.BYTES, planeBytes, r1 - r0, c1 - c0, partial,
-                    (t * blocks + q) * LANES);
+        for (int q = 0; q < blocks; q += tileBlocks) {
+            long dyAt = dyItem + q * planeBytes + (r0 * (long) g.outW() + c0) * LANES * Float.BYTES;
+            long dyRow = (long) g.outW() * LANES * Float.BYTES;
+            if (tileBlocks == QUAD) {
+                PlainWeightGradientTiles.fourBlocksOneTap(x, xPixel(r0, c0), g.strideH() * staging.rowFloats(),
+                        xOffset[t], dy, dyAt, dyRow, planeBytes, r1 - r0, c1 - c0, partial, (t * blocks + q) * LANES);
+            } else {
+                PlainWeightGradientTiles.twoBlocksOneTap(x, xPixel(r0, c0), g.strideH() * staging.rowFloats(),
+                        xOffset[t], dy, dyAt, dyRow, planeBytes, r1 - r0, c1 - c0, partial, (t * blocks + q) * LANES);
+            }
         }
     }
 

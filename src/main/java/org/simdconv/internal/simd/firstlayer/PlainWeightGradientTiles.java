@@ -143,6 +143,77 @@ final class PlainWeightGradientTiles {
         e.intoArray(partial, p0 + 3 * LANES);
     }
 
+    /**
+     * {@link #fourBlocksSixTaps} for two blocks (32 filters at 16 lanes): 12 accumulators, still
+     * enough independent sums to keep both FMA units busy through their latency.
+     */
+    static void twoBlocksSixTaps(float[] x, int xAt, int xRow, int o0, int o1, int o2, int o3, int o4, int o5,
+                                 MemorySegment dy, long dyAt, long dyRow, long blockBytes, int rows, int columns,
+                                 float[] partial, int p0, int tapFloats) {
+        int p1 = p0 + tapFloats, p2 = p1 + tapFloats, p3 = p2 + tapFloats, p4 = p3 + tapFloats, p5 = p4 + tapFloats;
+        FloatVector a0 = FloatVector.fromArray(SPECIES, partial, p0), b0 = FloatVector.fromArray(SPECIES, partial, p0 + LANES);
+        FloatVector a1 = FloatVector.fromArray(SPECIES, partial, p1), b1 = FloatVector.fromArray(SPECIES, partial, p1 + LANES);
+        FloatVector a2 = FloatVector.fromArray(SPECIES, partial, p2), b2 = FloatVector.fromArray(SPECIES, partial, p2 + LANES);
+        FloatVector a3 = FloatVector.fromArray(SPECIES, partial, p3), b3 = FloatVector.fromArray(SPECIES, partial, p3 + LANES);
+        FloatVector a4 = FloatVector.fromArray(SPECIES, partial, p4), b4 = FloatVector.fromArray(SPECIES, partial, p4 + LANES);
+        FloatVector a5 = FloatVector.fromArray(SPECIES, partial, p5), b5 = FloatVector.fromArray(SPECIES, partial, p5 + LANES);
+        for (int row = 0; row < rows; row++) {
+            int xi = xAt + row * xRow;
+            long d = dyAt + row * dyRow;
+            for (int c = 0; c < columns; c++, xi++, d += PIXEL_BYTES) {
+                FloatVector ga = FloatVector.fromMemorySegment(SPECIES, dy, d, ORDER);
+                FloatVector gb = FloatVector.fromMemorySegment(SPECIES, dy, d + blockBytes, ORDER);
+                FloatVector i = FloatVector.broadcast(SPECIES, x[xi + o0]);
+                a0 = ga.fma(i, a0);
+                b0 = gb.fma(i, b0);
+                i = FloatVector.broadcast(SPECIES, x[xi + o1]);
+                a1 = ga.fma(i, a1);
+                b1 = gb.fma(i, b1);
+                i = FloatVector.broadcast(SPECIES, x[xi + o2]);
+                a2 = ga.fma(i, a2);
+                b2 = gb.fma(i, b2);
+                i = FloatVector.broadcast(SPECIES, x[xi + o3]);
+                a3 = ga.fma(i, a3);
+                b3 = gb.fma(i, b3);
+                i = FloatVector.broadcast(SPECIES, x[xi + o4]);
+                a4 = ga.fma(i, a4);
+                b4 = gb.fma(i, b4);
+                i = FloatVector.broadcast(SPECIES, x[xi + o5]);
+                a5 = ga.fma(i, a5);
+                b5 = gb.fma(i, b5);
+            }
+        }
+        a0.intoArray(partial, p0);
+        b0.intoArray(partial, p0 + LANES);
+        a1.intoArray(partial, p1);
+        b1.intoArray(partial, p1 + LANES);
+        a2.intoArray(partial, p2);
+        b2.intoArray(partial, p2 + LANES);
+        a3.intoArray(partial, p3);
+        b3.intoArray(partial, p3 + LANES);
+        a4.intoArray(partial, p4);
+        b4.intoArray(partial, p4 + LANES);
+        a5.intoArray(partial, p5);
+        b5.intoArray(partial, p5 + LANES);
+    }
+
+    /** Two blocks, one tap at offset {@code o}: {@link #fourBlocksOneTap} for {@link #twoBlocksSixTaps}. */
+    static void twoBlocksOneTap(float[] x, int xAt, int xRow, int o, MemorySegment dy, long dyAt, long dyRow,
+                                long blockBytes, int rows, int columns, float[] partial, int p0) {
+        FloatVector a = FloatVector.fromArray(SPECIES, partial, p0), b = FloatVector.fromArray(SPECIES, partial, p0 + LANES);
+        for (int row = 0; row < rows; row++) {
+            int xi = xAt + row * xRow + o;
+            long d = dyAt + row * dyRow;
+            for (int col = 0; col < columns; col++, xi++, d += PIXEL_BYTES) {
+                FloatVector i = FloatVector.broadcast(SPECIES, x[xi]);
+                a = FloatVector.fromMemorySegment(SPECIES, dy, d, ORDER).fma(i, a);
+                b = FloatVector.fromMemorySegment(SPECIES, dy, d + blockBytes, ORDER).fma(i, b);
+            }
+        }
+        a.intoArray(partial, p0);
+        b.intoArray(partial, p0 + LANES);
+    }
+
     /** Adds the sum of {@code pixels} consecutive pixels of the gradient plane at {@code at} to {@code sum[to .. to + lanes)}. */
     static void sum(MemorySegment dy, long at, int pixels, float[] sum, int to) {
         FloatVector s0 = FloatVector.zero(SPECIES), s1 = s0, s2 = s0, s3 = s0;
