@@ -3,7 +3,6 @@ package org.simdconv.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -38,6 +37,10 @@ import picocli.CommandLine.Model.CommandSpec;
                     + "and, with --bias, DIR/grad_bias.npy.",
         })
 public final class Conv2dCommand implements Callable<Integer> {
+
+    /** The files a run may write: the output, and the three gradients with --grad-output. */
+    static final java.util.Set<String> OUTPUT_NAMES =
+            java.util.Set.of("output.npy", "grad_input.npy", "grad_weight.npy", "grad_bias.npy");
 
     @Spec
     CommandSpec spec;
@@ -82,7 +85,8 @@ public final class Conv2dCommand implements Callable<Integer> {
     Integer threads;
 
     @Option(names = "--out", required = true, paramLabel = "DIR",
-            description = "Output directory, created if missing.")
+            description = "Output directory, created if missing, replaced whole: the files of a run appear "
+                    + "together, never beside an earlier run's; a directory holding other files is refused.")
     Path out;
 
     @Override
@@ -95,9 +99,8 @@ public final class Conv2dCommand implements Callable<Integer> {
         if (threadCount < 1) {
             throw new IllegalArgumentException("--threads must be >= 1, got " + threadCount);
         }
-        if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new IllegalArgumentException("--out " + out + " exists and is not a directory");
-        }
+        OutputDirectory outputs = new OutputDirectory("--out", out, OUTPUT_NAMES);
+        outputs.check();
         Conv2d conv = Conv2d.create(options).withImplementation(implementation);
 
         // A shared arena: the pool's workers read and write these tensors (confined ones would make
@@ -125,12 +128,14 @@ public final class Conv2dCommand implements Callable<Integer> {
                 }
             }
 
-            Files.createDirectories(out);
+            outputs.replaceWith(directory -> {
+                for (Map.Entry<String, Tensor> result : results.entrySet()) {
+                    Npy.write(directory.resolve(result.getKey()), result.getValue());
+                }
+            });
             PrintWriter stdout = spec.commandLine().getOut();
             for (Map.Entry<String, Tensor> result : results.entrySet()) {
-                Path file = out.resolve(result.getKey());
-                Npy.write(file, result.getValue());
-                stdout.println("wrote " + file + " " + Arrays.toString(result.getValue().shape()));
+                stdout.println("wrote " + out.resolve(result.getKey()) + " " + Arrays.toString(result.getValue().shape()));
             }
             stdout.println("kernels: " + conv.kernelsName() + ", " + conv.parallelism());
             stdout.flush();

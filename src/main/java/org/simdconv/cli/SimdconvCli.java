@@ -13,10 +13,11 @@ import picocli.CommandLine.Spec;
  * benchmark commands {@code simdconv bench} and {@code simdconv peak} are not here: the launcher runs
  * them from the JMH module ({@code org.simdconv.jmh.BenchCli}), and only the help mentions them.
  *
- * <p>Exit codes: 0 success; 1 failure (a demo that did not learn its kernel, a file that cannot be
- * written, an internal error); 2 bad usage or bad input (unknown option, bad value, unreadable or
- * mismatched file). Errors are one line on standard error, {@code simdconv <command>: error: ...};
- * picocli's own usage errors also print the usage.
+ * <p>Exit codes: 0 success; 1 a run that ended but failed its own check (the demo did not learn
+ * its kernel); 2 any failure (unknown option, bad value, unreadable or mismatched file, a file that
+ * cannot be written, the JVM out of memory, an internal error). Failures are one line on standard
+ * error, {@code simdconv <command>: error: ...} ({@link ErrorHandler}); usage errors print the
+ * command's usage after that line.
  */
 @Command(name = "simdconv",
         mixinStandardHelpOptions = true,
@@ -45,10 +46,11 @@ public final class SimdconvCli implements Runnable {
     public static CommandLine commandLine() {
         return new CommandLine(new SimdconvCli())
                 .setCaseInsensitiveEnumValuesAllowed(true)
-                .setExecutionExceptionHandler(new ErrorHandler());
+                .setExecutionExceptionHandler(new ErrorHandler())
+                .setParameterExceptionHandler(ErrorHandler::handleUsageError);
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        System.exit(ErrorHandler.execute(commandLine(), args));
     }
 }

@@ -2,6 +2,7 @@ package org.simdconv.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,6 +18,7 @@ import org.simdconv.io.Safetensors;
 import org.simdconv.nn.Execution;
 import org.simdconv.nn.Sequential;
 import org.simdconv.parallel.Parallelism;
+import org.simdconv.train.Checkpoint;
 import org.simdconv.train.Models;
 import org.simdconv.train.Trainer;
 import org.simdconv.train.TrainingOptions;
@@ -64,12 +66,13 @@ public final class TrainCommand implements Callable<Integer> {
             description = "SGD momentum (default: ${DEFAULT-VALUE}).")
     double momentum;
 
-    @Option(names = "--weight-decay", paramLabel = "W", defaultValue = "0",
-            description = "L2 weight decay (default: ${DEFAULT-VALUE}).")
-    double weightDecay;
+    @Option(names = "--weight-decay", paramLabel = "W",
+            description = "L2 weight decay (default: the model's recipe, 0 for seed-cnn, 5e-4 for tf-cnn).")
+    Double weightDecay;
 
-    @Option(names = "--schedule", paramLabel = "S", defaultValue = "none",
-            description = "Learning-rate schedule: none, step or cosine (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--schedule", paramLabel = "S",
+            description = "Learning-rate schedule: none, step or cosine (default: the model's recipe, none for "
+                    + "seed-cnn, cosine for tf-cnn).")
     TrainingOptions.Schedule schedule;
 
     @Option(names = "--threads", paramLabel = "T", description = "Threads (default: every core).")
@@ -89,6 +92,17 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--log", paramLabel = "CSV", description = "Write one row per epoch: " + LOG_HEADER + ".")
     Path log;
 
+    @Option(names = "--checkpoint", paramLabel = "FILE",
+            description = "After each epoch, save the run (parameters, momentum, recipe, results so far) to resume it "
+                    + "with --resume; replaced atomically, so a crash leaves the last one whole.")
+    Path checkpoint;
+
+    @Option(names = "--resume", paramLabel = "FILE",
+            description = "Continue the run of this checkpoint with its model and recipe (--epochs may extend it), "
+                    + "checkpointing into it unless --checkpoint says otherwise; with the same threads it ends with "
+                    + "the weights of an uninterrupted run, bit for bit.")
+    Path resume;
+
     @Option(names = "--profile", description = "After training, print where the time went: each layer's passes.")
     boolean profile;
 
@@ -98,52 +112,98 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        TrainingOptions options = new TrainingOptions(epochs, batch, lr, momentum, weightDecay, schedule, seed);
         int threadCount = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (threadCount < 1) {
             throw new IllegalArgumentException("--threads must be >= 1, got " + threadCount);
         }
-        if (!Models.NAMES.contains(model)) {
-            throw new IllegalArgumentException("--model must be one of " + Models.NAMES + ", got '" + model + "'");
-        }
         PrintWriter out = spec.commandLine().getOut();
-        Path directory = data == null ? FashionMnist.DEFAULT_DIRECTORY : data;
-        FashionMnist.Splits splits = DataSets.load(directory);
-        try (ForkJoinPool pool = new ForkJoinPool(threadCount);
-             Sequential net = Models.create(model, new Execution(implementation, Parallelism.on(pool)));
-             Trainer trainer = new Trainer(net, options)) {
-            out.println(String.format(Locale.ROOT, "%s: %,d parameters, %s; %s; %d thread%s, kernels %s",
-                    model, net.parameterCount(), describe(options), splits.train(), threadCount,
-                    threadCount == 1 ? "" : "s", implementation.name().toLowerCase(Locale.ROOT)));
-            out.flush();
-            TrainingProgress shown = TrainingProgress.forOutput(out, isTerminal());
-            Trainer.Listener progress = profile ? LayerProfile.timingLastEpoch(net, shown) : shown;
-            List<Trainer.EpochResult> results = new ArrayList<>();
-            for (int epoch = 1; epoch <= epochs; epoch++) {
-                results.add(trainer.epoch(epoch, splits.train(), splits.test(), progress));
-                if (log != null) {
-                    writeLog(log, results);
+        try (Arena arena = Arena.ofShared()) {
+            Checkpoint.Saved resumed = resume == null ? null : Checkpoint.read(resume, arena);
+            TrainingOptions options = resumed == null ? recipe() : resumedRecipe(resumed.checkpoint());
+            String modelName = resumed == null ? model : resumed.checkpoint().model();
+            if (!Models.NAMES.contains(modelName)) {
+                throw new IllegalArgumentException("--model must be one of " + Models.NAMES + ", got '" + modelName + "'");
+            }
+            Path checkpointFile = checkpoint != null ? checkpoint : resume;
+            Path directory = data == null ? FashionMnist.DEFAULT_DIRECTORY : data;
+            FashionMnist.Splits splits = DataSets.load(directory);
+            try (ForkJoinPool pool = new ForkJoinPool(threadCount);
+                 Sequential net = Models.create(modelName, new Execution(implementation, Parallelism.on(pool)));
+                 Trainer trainer = new Trainer(net, options)) {
+                List<Trainer.EpochResult> results = new ArrayList<>();
+                if (resumed != null) {
+                    resumed.restore(trainer);
+                    results.addAll(resumed.checkpoint().history());
                 }
-            }
-            Trainer.EpochResult last = results.get(results.size() - 1);
-            if (save != null) {
-                Map<String, String> metadata = new LinkedHashMap<>();
-                metadata.put("model", model);
-                metadata.put("test_accuracy", String.format(Locale.ROOT, "%.4f", last.testAccuracy()));
-                metadata.put("epochs", Integer.toString(epochs));
-                metadata.put("trained_by", "simdconv");
-                Safetensors.write(save, net.stateDict(), metadata);
-            }
-            Path plot = plotPath();
-            if (plot != null) {
-                TrainingPlot.write(plot, model, results);
-            }
-            printSummary(out, results, plot);
-            if (profile) {
-                LayerProfile.print(out, net.layerTimes(), results);
+                out.println(String.format(Locale.ROOT, "%s: %,d parameters, %s; %s; %d thread%s, kernels %s", modelName,
+                        net.parameterCount(), describe(options), splits.train(), threadCount,
+                        threadCount == 1 ? "" : "s", implementation.name().toLowerCase(Locale.ROOT)));
+                if (resumed != null) {
+                    int trainedWith = resumed.checkpoint().threads();
+                    out.println("resumed from " + resume + " after epoch " + results.size()
+                            + (trainedWith == threadCount ? "" : "; note: it trained with " + trainedWith
+                            + " threads, so the sums round differently from an uninterrupted run"));
+                }
+                out.flush();
+                TrainingProgress shown = TrainingProgress.forOutput(out, isTerminal());
+                Trainer.Listener progress = profile ? LayerProfile.timingLastEpoch(net, shown) : shown;
+                for (int epoch = results.size() + 1; epoch <= options.epochs(); epoch++) {
+                    results.add(trainer.epoch(epoch, splits.train(), splits.test(), progress));
+                    if (checkpointFile != null) {
+                        new Checkpoint(modelName, options, threadCount, results).write(checkpointFile, trainer);
+                    }
+                    if (log != null) {
+                        writeLog(log, results);
+                    }
+                }
+                if (results.isEmpty()) {
+                    throw new IllegalArgumentException("--resume " + resume + " holds no finished epoch");
+                }
+                Trainer.EpochResult last = results.get(results.size() - 1);
+                if (save != null) {
+                    Map<String, String> metadata = new LinkedHashMap<>();
+                    metadata.put("model", modelName);
+                    metadata.put("test_accuracy", String.format(Locale.ROOT, "%.4f", last.testAccuracy()));
+                    metadata.put("epochs", Integer.toString(results.size()));
+                    metadata.put("trained_by", "simdconv");
+                    Safetensors.write(save, net.stateDict(), metadata);
+                }
+                Path plot = plotPath();
+                if (plot != null) {
+                    TrainingPlot.write(plot, modelName, results);
+                }
+                printSummary(out, modelName, results, plot);
+                if (profile) {
+                    LayerProfile.print(out, net.layerTimes(), results);
+                }
             }
         }
         return 0;
+    }
+
+    /** The recipe of the command line: the model's own ({@link Models#defaultRecipe}) where it says nothing. */
+    private TrainingOptions recipe() {
+        if (!Models.NAMES.contains(model)) {
+            throw new IllegalArgumentException("--model must be one of " + Models.NAMES + ", got '" + model + "'");
+        }
+        TrainingOptions recipe = Models.defaultRecipe(model);
+        return new TrainingOptions(epochs, batch, lr, momentum, weightDecay == null ? recipe.weightDecay() : weightDecay,
+                schedule == null ? recipe.schedule() : schedule, seed);
+    }
+
+    /**
+     * A resumed run keeps its checkpoint's model and recipe, so that it ends as the uninterrupted run
+     * would; only {@code --epochs} may extend it (a schedule then stretches over the new count).
+     */
+    private TrainingOptions resumedRecipe(Checkpoint saved) {
+        for (String fixed : List.of("--model", "--batch", "--lr", "--momentum", "--weight-decay", "--schedule", "--seed")) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(fixed)) {
+                throw new IllegalArgumentException(fixed + " cannot change a resumed run: it keeps the recipe of its "
+                        + "checkpoint (" + describe(saved.options()) + ")");
+            }
+        }
+        return spec.commandLine().getParseResult().hasMatchedOption("--epochs")
+                ? saved.options().withEpochs(epochs) : saved.options();
     }
 
     private static String describe(TrainingOptions o) {
@@ -173,7 +233,7 @@ public final class TrainCommand implements Callable<Integer> {
         AtomicFile.writeString(file, csv.toString());
     }
 
-    private void printSummary(PrintWriter out, List<Trainer.EpochResult> results, Path plot) {
+    private void printSummary(PrintWriter out, String model, List<Trainer.EpochResult> results, Path plot) {
         Trainer.EpochResult last = results.get(results.size() - 1);
         double seconds = 0;
         for (Trainer.EpochResult r : results) {

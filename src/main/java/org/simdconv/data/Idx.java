@@ -29,6 +29,9 @@ public final class Idx {
     /** The type byte of unsigned 8-bit data. */
     public static final int UNSIGNED_BYTE = 0x08;
 
+    /** The first allocation for the data, doubled while more arrives: 1 MiB, a 1,300-image batch. */
+    private static final int FIRST_CHUNK = 1 << 20;
+
     private Idx() {
     }
 
@@ -104,11 +107,22 @@ public final class Idx {
         return new Content(dims, data);
     }
 
+    /**
+     * Reads {@code n} bytes, growing the array as they arrive: a header that announces more than the
+     * file holds costs at most twice what it does hold, never the announced size up front.
+     */
     private static byte[] readExactly(Path file, InputStream in, int n, String what) throws IOException {
-        byte[] out = new byte[n];
-        int done = in.readNBytes(out, 0, n);
-        if (done < n) {
-            throw error(file, "ends early: " + done + " of " + n + " bytes of " + what);
+        byte[] out = new byte[Math.min(n, FIRST_CHUNK)];
+        int done = 0;
+        while (done < n) {
+            if (done == out.length) {
+                out = Arrays.copyOf(out, (int) Math.min(n, 2L * out.length));
+            }
+            int read = in.read(out, done, out.length - done);
+            if (read < 0) {
+                throw error(file, "ends early: " + done + " of " + n + " bytes of " + what);
+            }
+            done += read;
         }
         return out;
     }

@@ -42,6 +42,7 @@ public final class AtomicFile {
                 channel.force(false);
             }
             moveReplacing(temp, target);
+            forceDirectory(target.getParent());
         } catch (IOException | RuntimeException | Error e) {
             try {
                 Files.deleteIfExists(temp);
@@ -62,6 +63,19 @@ public final class AtomicFile {
     public static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             channel.write(buffer);
+        }
+    }
+
+    /**
+     * Forces the directory's entry of the renamed file to disk, so that the rename too survives a
+     * power loss (a crash of the process alone never loses it). Where a directory cannot be opened
+     * for that (not on Linux), the rename stays as durable as the file system makes it.
+     */
+    private static void forceDirectory(Path directory) {
+        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+            channel.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // nothing more can be done, and the new file is already in place
         }
     }
 

@@ -121,7 +121,12 @@ public final class Npy {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             Header header = readHeader(file, channel);
             checkDataSize(file, header, channel.size());
-            Tensor tensor = Tensor.allocate(arena, header.shape());
+            Tensor tensor;
+            try {
+                tensor = Tensor.allocate(arena, header.shape());
+            } catch (IllegalArgumentException tooLarge) { // memory the machine cannot give
+                throw new FormatException(file, tooLarge.getMessage());
+            }
             if (header.dtype() == DType.F4) {
                 readFloat32(file, channel, header.dataOffset(), tensor);
             } else {
@@ -444,9 +449,13 @@ public final class Npy {
      * Python 2's optional {@code L} suffix), True, False and None. Never evaluates anything.
      */
     private static final class LiteralParser {
+        /** Deeper than any header (a dict holding a tuple: 2); it keeps a hostile header off the stack's end. */
+        private static final int MAX_NESTING = 16;
+
         private final Path file;
         private final String text;
         private int pos;
+        private int nesting;
 
         LiteralParser(Path file, String text) {
             this.file = file;
@@ -469,10 +478,13 @@ public final class Npy {
                 throw malformed("unexpected end");
             }
             char c = text.charAt(pos);
+            if ((c == '{' || c == '(' || c == '[') && nesting == MAX_NESTING) {
+                throw malformed("literals nested more than " + MAX_NESTING + " deep");
+            }
             return switch (c) {
-                case '{' -> parseDict();
-                case '(' -> parseParenthesized();
-                case '[' -> parseList();
+                case '{' -> nested(this::parseDict);
+                case '(' -> nested(this::parseParenthesized);
+                case '[' -> nested(this::parseList);
                 case '\'', '"' -> parseString();
                 default -> {
                     if (c == '-' || c == '+' || isAsciiDigit(c)) {
@@ -484,6 +496,19 @@ public final class Npy {
                     throw malformed("unexpected character '" + c + "'");
                 }
             };
+        }
+
+        private interface Container {
+            Object parse() throws FormatException;
+        }
+
+        private Object nested(Container container) throws FormatException {
+            nesting++;
+            try {
+                return container.parse();
+            } finally {
+                nesting--;
+            }
         }
 
         private Map<Object, Object> parseDict() throws FormatException {

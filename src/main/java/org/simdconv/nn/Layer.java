@@ -12,7 +12,7 @@ import org.simdconv.tensor.Tensor;
  * sizes ({@code new Conv2d(1, 32, 5)}), then given to one model, which allocates its parameters and
  * runs it. Between layers, activations stay in the layout the convolution prefers (channel blocks
  * of the vector width): ReLU and pooling compute in any layout, so a network reorders only at its
- * input and at the {@link Flatten}.
+ * input and at the {@link Flatten} (and inside a convolution whose kernel cannot take that layout).
  *
  * <p>A layer keeps, for each input shape it has seen, its output and its input gradient (and what
  * else its backward pass needs), and reuses them from batch to batch: the tensor a pass returns

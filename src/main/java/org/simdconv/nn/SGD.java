@@ -1,7 +1,10 @@
 package org.simdconv.nn;
 
 import java.lang.foreign.Arena;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.simdconv.tensor.Tensor;
 
@@ -15,7 +18,8 @@ import org.simdconv.tensor.Tensor;
  *   p = p - lr * v
  * </pre>
  * (seed 003's update {@code w = w - lr * dw} when momentum and weight decay are 0). The velocity
- * buffers are allocated once, with the optimiser; a step allocates nothing.
+ * buffers are allocated once, with the optimiser; a step allocates nothing. Not thread-safe: the
+ * thread that trains the model steps it.
  */
 public final class SGD implements AutoCloseable {
 
@@ -83,6 +87,53 @@ public final class SGD implements AutoCloseable {
 
     public double weightDecay() {
         return weightDecay;
+    }
+
+    /**
+     * The optimiser's state by parameter name (PyTorch's {@code momentum_buffer} of each parameter),
+     * for a checkpoint: the velocities once a step has been taken with momentum, else nothing. The
+     * tensors are the optimiser's own.
+     */
+    public Map<String, Tensor> state() {
+        Map<String, Tensor> state = new LinkedHashMap<>();
+        for (int i = 0; i < velocity.length && momentum != 0 && stepped; i++) {
+            state.put(parameters.get(i).name(), velocity[i]);
+        }
+        return state;
+    }
+
+    /**
+     * Restores what {@link #state} returned, so that the next step is the one an uninterrupted run
+     * would take. All or nothing: an empty map means no step was taken; otherwise every parameter's
+     * velocity must be there with its shape, and nothing else, or an {@link IllegalArgumentException}
+     * names the first that is not and nothing changes.
+     */
+    public void loadState(Map<String, Tensor> state) {
+        Objects.requireNonNull(state, "state");
+        if (state.isEmpty()) {
+            stepped = false;
+            return;
+        }
+        if (momentum == 0) {
+            throw new IllegalArgumentException("momentum buffers given to an SGD without momentum: " + state.keySet());
+        }
+        for (String name : state.keySet()) {
+            if (parameters.stream().noneMatch(p -> p.name().equals(name))) {
+                throw new IllegalArgumentException("momentum buffer '" + name + "' belongs to no parameter");
+            }
+        }
+        for (int i = 0; i < velocity.length; i++) {
+            Tensor t = state.get(parameters.get(i).name());
+            if (t == null || !Arrays.equals(t.shape(), velocity[i].shape())) {
+                throw new IllegalArgumentException("momentum buffer '" + parameters.get(i).name() + "' is "
+                        + (t == null ? "missing" : "of shape " + Arrays.toString(t.shape())) + ", need shape "
+                        + Arrays.toString(velocity[i].shape()));
+            }
+        }
+        for (int i = 0; i < velocity.length; i++) {
+            state.get(parameters.get(i).name()).copyTo(velocity[i]);
+        }
+        stepped = true;
     }
 
     /** Releases the velocity buffers. */

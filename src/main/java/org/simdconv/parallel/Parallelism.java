@@ -3,6 +3,7 @@ package org.simdconv.parallel;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -115,9 +116,13 @@ public final class Parallelism {
         shared.start(taskCount, task, helpers);
         try {
             shared.bringHelpers(pool, helpers);
+        } catch (Throwable t) { // an index is published: drain them all before leaving, then fail
+            shared.fail(t);
+        }
+        try {
             shared.work(0);
-            shared.awaitAll();
         } finally {
+            shared.awaitAll(); // no index of this call may run, nor count down, after it returns
             shared.finish();
         }
         shared.rethrow();
@@ -193,14 +198,27 @@ public final class Parallelism {
 
         /**
          * Submits the helpers that are not still spinning from the last call. A helper that is leaving
-         * right now (it has stopped spinning but not yet returned) is left out of this call.
+         * right now (it has stopped spinning but not yet returned) is left out of this call. A helper
+         * that the pool refuses (shut down, saturated) or cancelled before it ran ({@code shutdownNow})
+         * is released for the next call; this one goes on with the threads it has, the caller at least.
          */
         void bringHelpers(ForkJoinPool pool, int helperCount) {
             for (int h = 0; h < helperCount; h++) {
                 Helper helper = helpers[h];
                 if (helper.rejoin()) {
-                    pool.execute(helper);
+                    try {
+                        pool.execute(helper);
+                    } catch (RejectedExecutionException refused) {
+                        helper.release();
+                    }
                 }
+            }
+        }
+
+        /** Records a failure of the call, thrown by {@link #rethrow} once every task has ended. */
+        void fail(Throwable t) {
+            if (!failure.compareAndSet(null, t)) {
+                failure.get().addSuppressed(t);
             }
         }
 
@@ -216,9 +234,7 @@ public final class Parallelism {
                 try {
                     task.run((int) c, worker);
                 } catch (Throwable t) {
-                    if (!failure.compareAndSet(null, t)) {
-                        failure.get().addSuppressed(t);
-                    }
+                    fail(t);
                 } finally {
                     if (remaining.decrementAndGet() == 0) {
                         Thread w = waiter;
@@ -304,13 +320,28 @@ public final class Parallelism {
             complete(null); // a helper never submitted counts as one that has left
         }
 
-        /** True when the caller must submit this helper: it has left and its task has returned. */
+        /**
+         * True when the caller must submit this helper: it has left and its task has returned, or the
+         * pool cancelled it before it ran (its {@code exec} never started, so nobody else clears
+         * {@code active}; a pool cancels only the tasks still in its queues).
+         */
         boolean rejoin() {
+            if (isCancelled()) {
+                release();
+            }
             if (active.get() || !isDone() || !active.compareAndSet(false, true)) {
                 return false; // still spinning (it sees the call), or leaving right now
             }
             reinitialize();
             return true;
+        }
+
+        /** Marks a helper that never ran as one that has left: the pool refused or cancelled it. */
+        void release() {
+            if (!isDone()) {
+                complete(null);
+            }
+            active.set(false);
         }
 
         @Override

@@ -23,6 +23,10 @@ import java.util.Objects;
  * tensor is always dense. {@link #copyTo} copies between any two layouts.
  *
  * <p>Kernels require a dense tensor ({@link #isContiguous()}).
+ *
+ * <p>A tensor is an immutable view; who may touch its memory is its arena's rule: a confined
+ * arena's segment only from the thread that owns it ({@code WrongThreadException} from any other),
+ * a closed arena's from none ({@code IllegalStateException}), a shared or automatic one's from any.
  */
 public final class Tensor {
 
@@ -59,12 +63,22 @@ public final class Tensor {
     /**
      * Allocates a zero-filled tensor of logical {@code shape} in {@code layout} in {@code arena},
      * aligned to a cache line (a blocked tensor's padding channels are zero, as they must be).
+     *
+     * @throws IllegalArgumentException if a dimension is not positive, or the machine refuses the
+     *                                  memory (the message says how many bytes)
      */
     public static Tensor allocate(Arena arena, Layout layout, int... shape) {
         Objects.requireNonNull(arena, "arena");
         Objects.requireNonNull(layout, "layout");
         int[] dims = checkShape(shape);
-        MemorySegment segment = arena.allocate(Math.max(Float.BYTES, byteSize(layout, dims)), ALIGNMENT);
+        long bytes = Math.max(Float.BYTES, byteSize(layout, dims));
+        MemorySegment segment;
+        try {
+            segment = arena.allocate(bytes, ALIGNMENT);
+        } catch (OutOfMemoryError e) { // native memory refused: the JVM's heap is fine, the shape is at fault
+            throw new IllegalArgumentException("shape " + Arrays.toString(dims) + " in layout " + layout + " needs "
+                    + bytes + " bytes, more than the machine gives (" + e.getMessage() + ")", e);
+        }
         return dense(segment, layout, dims);
     }
 
@@ -214,12 +228,16 @@ public final class Tensor {
     }
 
     /**
-     * Fails with a clear message if the memory was released. Kernels call this for every tensor
-     * before they touch any memory.
+     * Fails with a clear message if the memory was released, or belongs to another thread's
+     * confined arena. Kernels call this for every tensor before they touch any memory.
      */
     public void requireAlive(String name) {
         if (!isAlive()) {
             throw new IllegalStateException(name + ": the tensor's memory was released (its Arena is closed)");
+        }
+        if (!segment.isAccessibleBy(Thread.currentThread())) {
+            throw new WrongThreadException(name + ": the tensor's memory is confined to another thread ("
+                    + "Arena.ofConfined()); allocate it in Arena.ofShared() to use it from " + Thread.currentThread());
         }
     }
 

@@ -20,6 +20,8 @@ import org.simdconv.tensor.Tensor;
  *
  * <p>The batches are made in tensors allocated once per batch size, so an epoch allocates nothing
  * after its first two batches: memory stays flat from epoch to epoch.
+ *
+ * <p>Not thread-safe: one thread drives a trainer (its kernels use the model's threads).
  */
 public final class Trainer implements AutoCloseable {
 
@@ -71,7 +73,6 @@ public final class Trainer implements AutoCloseable {
     private final SGD optimizer;
     private final LearningRateSchedule schedule;
     private final CrossEntropyLoss loss = new CrossEntropyLoss();
-    private final SplittableRandom shuffling;
     private final Batches batches = new Batches();
     private int[] order;
 
@@ -83,7 +84,6 @@ public final class Trainer implements AutoCloseable {
         this.optimizer = new SGD(model.parameters(), options.learningRate(), options.momentum(),
                 options.weightDecay());
         this.schedule = options.schedule().from(options.learningRate());
-        this.shuffling = new SplittableRandom(options.seed() ^ 0x5DEECE66DL);
     }
 
     /** Trains every epoch of the options, evaluating on {@code test} after each. */
@@ -100,7 +100,7 @@ public final class Trainer implements AutoCloseable {
         double rate = schedule.rate(epoch - 1, options.epochs());
         optimizer.setLearningRate(rate);
         int n = train.size(), size = options.batchSize(), count = Math.ceilDiv(n, size);
-        int[] shuffled = shuffled(n);
+        int[] shuffled = shuffled(n, epoch);
         listener.epochStarted(epoch, options.epochs(), count, rate);
         long start = System.nanoTime();
         double lossSum = 0;
@@ -168,8 +168,12 @@ public final class Trainer implements AutoCloseable {
         return right;
     }
 
-    /** A random permutation of {@code 0 .. n-1} (Fisher-Yates, from this trainer's generator). */
-    private int[] shuffled(int n) {
+    /**
+     * A random permutation of {@code 0 .. n-1} (Fisher-Yates), drawn from the seed and the epoch
+     * alone, so that a run resumed at any epoch shuffles as the uninterrupted one.
+     */
+    private int[] shuffled(int n, int epoch) {
+        SplittableRandom shuffling = new SplittableRandom((options.seed() ^ 0x5DEECE66DL) + epoch * 0x9E3779B97F4A7C15L);
         if (order == null || order.length != n) {
             order = new int[n];
         }
@@ -183,6 +187,11 @@ public final class Trainer implements AutoCloseable {
             order[j] = t;
         }
         return order;
+    }
+
+    /** The model this trainer trains. */
+    public Sequential model() {
+        return model;
     }
 
     public SGD optimizer() {

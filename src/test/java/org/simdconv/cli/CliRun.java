@@ -12,7 +12,7 @@ record CliRun(int exitCode, String out, String err) {
         var cli = SimdconvCli.commandLine();
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
-        int exitCode = cli.execute(args);
+        int exitCode = ErrorHandler.execute(cli, args);
         return new CliRun(exitCode, out.toString(), err.toString());
     }
 }

@@ -130,6 +130,41 @@ class Conv2dCommandTest {
         }
     }
 
+    /** A second run into the same directory replaces the first's files: no stale gradient stays beside it. */
+    @Test
+    void aRunNeverLeavesAnEarlierRunsFilesBesideItsOwn() throws IOException {
+        Path x = write("x.npy", 1, 1, 2, 5, 5);
+        Path w = write("w.npy", 2, 3, 2, 3, 3);
+        Path dy = write("dy.npy", 3, 1, 3, 3, 3);
+        Path out = dir.resolve("out");
+        assertEquals(0, run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--grad-output", dy.toString(),
+                "--out", out.toString()).exitCode());
+        try (Stream<Path> files = Files.list(out)) {
+            assertEquals(3, files.count());
+        }
+        CliRun second = run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--out", out.toString());
+        assertEquals(0, second.exitCode(), second.err());
+        try (Stream<Path> files = Files.list(out)) {
+            assertEquals(List.of(out.resolve("output.npy")), files.toList());
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(), files.filter(f -> f.getFileName().toString().startsWith(".out.")).toList(),
+                    "no temporary folder left beside the output");
+        }
+    }
+
+    /** A directory with a file the command did not write is refused, before anything runs, and kept as it is. */
+    @Test
+    void aDirectoryOfOtherFilesIsRefusedAndKept() throws IOException {
+        Path x = write("x.npy", 1, 1, 2, 5, 5);
+        Path w = write("w.npy", 2, 3, 2, 3, 3);
+        CliRun result = run("conv2d", "--input", x.toString(), "--weight", w.toString(), "--out", dir.toString());
+        assertOneLineError(result, "--out", "holds", "did not write");
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(2, files.count(), "x.npy and w.npy, nothing added, nothing removed");
+        }
+    }
+
     @Test
     void forwardOnlyWritesOnlyTheOutput() throws IOException {
         Path x = write("x.npy", 1, 1, 2, 5, 5);

@@ -143,4 +143,96 @@ class TrainCommandTest {
         assertEquals(2, r.exitCode());
         assertTrue(r.err().contains("epochs must be >= 1, got 0"), r.err());
     }
+
+    @Test
+    void eachModelHasItsOwnDefaultRecipeAndTheFlagsOverrideIt() {
+        CliRun tf = run("train", "--model", "tf-cnn", "--data", data.toString(), "--epochs", "1", "--batch", "128",
+                "--threads", "2");
+        assertEquals(0, tf.exitCode(), tf.err() + tf.out());
+        assertTrue(tf.out().contains("weight decay 5.0E-4, schedule cosine"), tf.out());
+        CliRun seed = run("train", "--data", data.toString(), "--epochs", "1", "--threads", "2");
+        assertTrue(seed.out().contains("weight decay 0.0, schedule none"), seed.out());
+        CliRun overridden = run("train", "--model", "tf-cnn", "--data", data.toString(), "--epochs", "1",
+                "--batch", "128", "--threads", "2", "--weight-decay", "0", "--schedule", "step");
+        assertTrue(overridden.out().contains("weight decay 0.0, schedule step"), overridden.out());
+    }
+
+    /**
+     * A run killed with SIGKILL after its first checkpoints resumes from the last one and ends with
+     * the weights of the uninterrupted run, bit for bit (same seed, same threads), and with the log
+     * of every epoch.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(180)
+    void aKilledRunResumesToTheWeightsOfAnUninterruptedOne() throws Exception {
+        String epochs = "12";
+        Path checkpoint = dir.resolve("run.ckpt.safetensors");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(List.of(java, "--add-modules", "jdk.incubator.vector",
+                "-cp", System.getProperty("java.class.path"), SimdconvCli.class.getName(), "train",
+                "--data", data.toString(), "--epochs", epochs, "--batch", "32", "--threads", "2", "--seed", "3",
+                "--schedule", "cosine", "--weight-decay", "1e-3", "--checkpoint", checkpoint.toString()))
+                .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
+        int done;
+        try {
+            done = awaitCheckpoint(child, checkpoint);
+        } finally {
+            child.destroyForcibly();
+            child.waitFor();
+        }
+        assertTrue(done >= 1 && done < 12, "killed after epoch " + done + " of 12");
+
+        Path resumedModel = dir.resolve("resumed.safetensors"), log = dir.resolve("resumed.csv");
+        CliRun resumed = run("train", "--data", data.toString(), "--threads", "2", "--resume", checkpoint.toString(),
+                "--save", resumedModel.toString(), "--log", log.toString());
+        assertEquals(0, resumed.exitCode(), resumed.err() + resumed.out());
+        assertTrue(resumed.out().contains("resumed from " + checkpoint + " after epoch " + done), resumed.out());
+        assertTrue(resumed.out().contains("weight decay 0.001, schedule cosine"), "the checkpoint's recipe: " + resumed.out());
+        assertEquals(13, Files.readAllLines(log).size(), "the header and every epoch, those before the kill too");
+
+        Path straightModel = dir.resolve("straight.safetensors");
+        CliRun straight = run("train", "--data", data.toString(), "--epochs", epochs, "--batch", "32", "--threads", "2",
+                "--seed", "3", "--schedule", "cosine", "--weight-decay", "1e-3", "--save", straightModel.toString());
+        assertEquals(0, straight.exitCode(), straight.err());
+        try (Arena arena = Arena.ofConfined()) {
+            var a = Safetensors.read(straightModel, arena).tensors();
+            var b = Safetensors.read(resumedModel, arena).tensors();
+            assertEquals(a.keySet(), b.keySet());
+            for (String name : a.keySet()) {
+                assertArrayEquals(a.get(name).toArray(), b.get(name).toArray(), name + " bit for bit");
+            }
+        }
+    }
+
+    /** Polls until the child has written a checkpoint; returns its finished epochs. */
+    private static int awaitCheckpoint(Process child, Path checkpoint) throws Exception {
+        for (int polls = 0; polls < 20_000; polls++) {
+            if (Files.exists(checkpoint)) {
+                try (Arena arena = Arena.ofConfined()) {
+                    return org.simdconv.train.Checkpoint.read(checkpoint, arena).checkpoint().epochsDone();
+                }
+            }
+            assertTrue(child.isAlive(), "the training process ended before its first checkpoint");
+            Thread.sleep(2);
+        }
+        throw new AssertionError("no checkpoint appeared");
+    }
+
+    @Test
+    void aResumedRunKeepsItsRecipe() throws IOException {
+        Path checkpoint = dir.resolve("c.safetensors");
+        assertEquals(0, run("train", "--data", data.toString(), "--epochs", "1", "--threads", "2",
+                "--checkpoint", checkpoint.toString()).exitCode());
+        CliRun changed = run("train", "--data", data.toString(), "--resume", checkpoint.toString(), "--lr", "0.1");
+        assertEquals(2, changed.exitCode());
+        assertTrue(changed.err().contains("--lr cannot change a resumed run"), changed.err());
+        CliRun notACheckpoint = run("train", "--data", data.toString(), "--resume",
+                Files.writeString(dir.resolve("x.safetensors"), "nonsense").toString());
+        assertEquals(2, notACheckpoint.exitCode());
+        assertEquals(1, notACheckpoint.err().lines().count(), notACheckpoint.err());
+        CliRun extended = run("train", "--data", data.toString(), "--resume", checkpoint.toString(), "--epochs", "2",
+                "--threads", "2");
+        assertEquals(0, extended.exitCode(), extended.err());
+        assertTrue(extended.out().contains("epoch 2: train") && !extended.out().contains("epoch 1: train"), extended.out());
+    }
 }

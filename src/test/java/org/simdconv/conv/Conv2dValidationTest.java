@@ -149,7 +149,7 @@ class Conv2dValidationTest {
         Map<String, float[]> snapshot() {
             Map<String, float[]> out = new LinkedHashMap<>();
             tensors.forEach((role, t) -> {
-                if (t != null && t.isAlive()) {
+                if (t != null && t.isAlive() && t.segment().isAccessibleBy(Thread.currentThread())) {
                     out.put(role, t.toArray());
                 }
             });
@@ -236,6 +236,8 @@ class Conv2dValidationTest {
                         IllegalArgumentException.class, role, "contiguous", Arrays.toString(strides)));
                 cases.add(rejects(p, role + " in a closed arena", c -> c.set(role, released(shape)),
                         IllegalStateException.class, role, "released"));
+                cases.add(rejects(p, role + " confined to another thread", c -> c.set(role, confinedElsewhere(shape)),
+                        WrongThreadException.class, role, "confined to another thread"));
                 if (!p.nullable(role)) {
                     cases.add(rejects(p, role + " null", c -> c.set(role, null), NullPointerException.class, role));
                 }
@@ -577,6 +579,22 @@ class Conv2dValidationTest {
         Tensor t = Tensor.allocate(arena, shape);
         arena.close();
         return t;
+    }
+
+    /**
+     * A tensor of the right shape in a confined arena of another thread, left open (a few floats per
+     * case): this thread may not touch it.
+     */
+    static Tensor confinedElsewhere(int[] shape) {
+        java.util.concurrent.atomic.AtomicReference<Tensor> made = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread owner = new Thread(() -> made.set(Tensor.allocate(Arena.ofConfined(), shape)));
+        owner.start();
+        try {
+            owner.join();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        return made.get();
     }
 
     /** Puts {@code result} and {@code operand} on one segment, overlapping by all but one float. */

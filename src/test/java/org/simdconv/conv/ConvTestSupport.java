@@ -12,6 +12,31 @@ final class ConvTestSupport {
     private ConvTestSupport() {
     }
 
+    /** The four results of {@link #allPasses}, flattened. */
+    record AllPasses(float[] output, float[] gradInput, float[] gradWeight, float[] gradBias) {
+    }
+
+    /**
+     * Forward, backward-data and backward-weights (with bias) of {@code conv} on Gaussian input,
+     * weights, bias and output gradient drawn from {@code seed}, in a shared arena.
+     */
+    static AllPasses allPasses(Conv2d conv, Conv2dGeometry g, long seed) {
+        java.util.Random random = new java.util.Random(seed);
+        try (Arena arena = Arena.ofShared()) {
+            Tensor x = TestData.gaussian(arena, random, g.inputShape());
+            Tensor w = TestData.gaussian(arena, random, g.weightShape());
+            Tensor b = TestData.gaussian(arena, random, g.biasShape());
+            Tensor dz = TestData.gaussian(arena, random, g.outputShape());
+            Tensor y = conv.forward(arena, x, w, b);
+            Tensor dx = Tensor.allocate(arena, g.inputShape());
+            Tensor dw = Tensor.allocate(arena, g.weightShape());
+            Tensor db = Tensor.allocate(arena, g.biasShape());
+            conv.backwardData(dz, w, dx, Accumulation.OVERWRITE);
+            conv.backwardWeights(x, dz, dw, db, Accumulation.OVERWRITE);
+            return new AllPasses(y.toArray(), dx.toArray(), dw.toArray(), db.toArray());
+        }
+    }
+
     /**
      * The convolution with {@code options}, run by the requested kernels.
      *

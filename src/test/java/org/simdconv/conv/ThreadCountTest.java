@@ -33,27 +33,9 @@ class ThreadCountTest {
                         Conv2dOptions.defaults().withStride(2).withPadding(Padding.of(3)).withDilation(1, 2)));
     }
 
-    /** All four results of one run, flattened. */
-    private record Results(float[] output, float[] gradInput, float[] gradWeight, float[] gradBias) {
-    }
-
-    private static Results run(ConvCase c, Parallelism parallelism) {
-        Conv2dGeometry g = c.geometry();
+    private static ConvTestSupport.AllPasses run(ConvCase c, Parallelism parallelism) {
         Conv2d conv = Conv2d.create(c.options()).withImplementation(Implementation.SIMD).withParallelism(parallelism);
-        Random random = new Random(42);
-        try (Arena arena = Arena.ofShared()) {
-            Tensor x = TestData.gaussian(arena, random, g.inputShape());
-            Tensor w = TestData.gaussian(arena, random, g.weightShape());
-            Tensor b = TestData.gaussian(arena, random, g.biasShape());
-            Tensor dz = TestData.gaussian(arena, random, g.outputShape());
-            Tensor y = conv.forward(arena, x, w, b);
-            Tensor dx = Tensor.allocate(arena, g.inputShape());
-            Tensor dw = Tensor.allocate(arena, g.weightShape());
-            Tensor db = Tensor.allocate(arena, g.biasShape());
-            conv.backwardData(dz, w, dx, Accumulation.OVERWRITE);
-            conv.backwardWeights(x, dz, dw, db, Accumulation.OVERWRITE);
-            return new Results(y.toArray(), dx.toArray(), dw.toArray(), db.toArray());
-        }
+        return ConvTestSupport.allPasses(conv, c.geometry(), 42);
     }
 
     private static <T> T withThreads(int threads, Function<Parallelism, T> body) {
@@ -66,9 +48,9 @@ class ThreadCountTest {
     @MethodSource("cases")
     void oneTwoAndFourThreadsAgree(ConvCase c) {
         Conv2dGeometry g = c.geometry();
-        Results one = run(c, Parallelism.serial());
+        ConvTestSupport.AllPasses one = run(c, Parallelism.serial());
         for (int threads : new int[] {2, 4}) {
-            Results many = withThreads(threads, p -> run(c, p));
+            ConvTestSupport.AllPasses many = withThreads(threads, p -> run(c, p));
             assertArrayEquals(one.output(), many.output(), "forward, " + threads + " threads, " + g);
             assertArrayEquals(one.gradInput(), many.gradInput(), "backward-data, " + threads + " threads, " + g);
             // The magnitudes of the weight-gradient sums, for the rounding bound.
@@ -94,9 +76,9 @@ class ThreadCountTest {
     @MethodSource("cases")
     void repeatedRunsWithOneThreadCountAreBitIdentical(ConvCase c) {
         for (int threads : new int[] {1, 2, 4}) {
-            Results first = withThreads(threads, p -> run(c, p));
+            ConvTestSupport.AllPasses first = withThreads(threads, p -> run(c, p));
             for (int repeat = 0; repeat < 3; repeat++) {
-                Results again = withThreads(threads, p -> run(c, p));
+                ConvTestSupport.AllPasses again = withThreads(threads, p -> run(c, p));
                 assertBitIdentical(first.output(), again.output(), "forward", threads);
                 assertBitIdentical(first.gradInput(), again.gradInput(), "backward-data", threads);
                 assertBitIdentical(first.gradWeight(), again.gradWeight(), "backward-weights", threads);
@@ -108,7 +90,7 @@ class ThreadCountTest {
     @org.junit.jupiter.api.Test
     void tensorsInAConfinedArenaRunOnTheCallingThreadWithTheSameResults() {
         ConvCase c = cases().getFirst();
-        Results shared = run(c, Parallelism.serial());
+        ConvTestSupport.AllPasses shared = run(c, Parallelism.serial());
         float[] confinedOutput = withThreads(2, p -> {
             Conv2dGeometry g = c.geometry();
             Conv2d conv = Conv2d.create(c.options()).withImplementation(Implementation.SIMD).withParallelism(p);

@@ -25,6 +25,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.simdconv.tensor.Tensor;
 
 class NpyTest {
@@ -423,6 +425,33 @@ class NpyTest {
         assertTrue(back.isContiguous());
         assertArrayEquals(original.toArray(), back.toArray());
         assertEquals(128 + count * Float.BYTES, Files.size(file));
+    }
+
+    /** A header of deeply nested literals is refused before it reaches the end of the stack. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"(", "[", "{'a': "})
+    void deeplyNestedHeadersAreRefused(String opener) throws IOException {
+        String deep = opener.repeat(900_000 / opener.length()); // far past the stack of the old recursion
+        Path file = npy("deep.npy", 2, "{'descr': '<f4', 'fortran_order': False, 'shape': " + deep, new byte[0]);
+        assertRejected(file, "nested more than 16 deep");
+    }
+
+    /**
+     * A file whose length really matches a header of 2^40 elements (a sparse file: 4 TiB that take
+     * no disk) fails with the library's exception, naming the bytes, not with an OutOfMemoryError.
+     */
+    @Test
+    void aTensorLargerThanTheMachineIsAClearError() throws IOException {
+        Path file = npy("huge.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1048576, 1048576), }",
+                new byte[0]);
+        long dataOffset = Files.size(file);
+        try (var raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            raf.setLength(dataOffset + (1L << 42));
+        } catch (IOException e) {
+            assumeTrue(false, "this file system has no sparse 4 TiB files: " + e.getMessage());
+        }
+        assertRejected(file, "needs 4398046511104 bytes");
+        Files.delete(file);
     }
 
     private void assertRejected(Path file, String problem) {

@@ -8,7 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -224,6 +230,113 @@ class ParallelismTest {
             par.forEach(6, (outer, w1) -> par.forEach(10, (inner, w2) -> runs.incrementAndGet(outer * 10 + inner)));
             for (int i = 0; i < runs.length(); i++) {
                 assertEquals(1, runs.get(i), "task " + i);
+            }
+        }
+    }
+
+    /**
+     * A pool that plays a failure on the next {@code execute}: refuse it (a shut-down or saturated
+     * pool), cancel the task before it runs ({@code shutdownNow} cancels what is queued), or throw.
+     */
+    private static final class FaultyPool extends ForkJoinPool {
+        enum Fault { NONE, REJECT, CANCEL, THROW }
+
+        volatile Fault next = Fault.NONE;
+
+        FaultyPool(int threads) {
+            super(threads);
+        }
+
+        @Override
+        public void execute(ForkJoinTask<?> task) {
+            Fault fault = next;
+            next = Fault.NONE;
+            switch (fault) {
+                case REJECT -> throw new RejectedExecutionException("refused");
+                case CANCEL -> task.cancel(false);
+                case THROW -> throw new IllegalStateException("execute failed");
+                case NONE -> super.execute(task);
+            }
+        }
+    }
+
+    /**
+     * Two tasks that each wait for the other at a barrier: the call passes only when a pool thread
+     * runs one of them beside the caller.
+     */
+    private static void assertAHelperJoins(Parallelism parallelism, String after) {
+        CyclicBarrier both = new CyclicBarrier(2);
+        parallelism.forEach(2, (i, worker) -> {
+            try {
+                both.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException | BrokenBarrierException | TimeoutException e) {
+                throw new AssertionError("no helper joined the call after " + after, e);
+            }
+        });
+    }
+
+    /** Waits until the helpers of the last calls stopped lingering, so the next call submits them again. */
+    private static void letHelpersLeave() throws InterruptedException {
+        Thread.sleep(50); // lingering is 0.5 ms
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"REJECT", "CANCEL"})
+    @Timeout(60)
+    void aHelperThePoolRefusedOrCancelledServesTheNextCalls(String faultName) throws InterruptedException {
+        try (FaultyPool pool = new FaultyPool(2)) {
+            Parallelism parallelism = Parallelism.on(pool);
+            assertAHelperJoins(parallelism, "a first call");
+            letHelpersLeave();
+            pool.next = FaultyPool.Fault.valueOf(faultName);
+            AtomicIntegerArray runs = new AtomicIntegerArray(100);
+            parallelism.forEach(100, (i, worker) -> runs.incrementAndGet(i));
+            for (int i = 0; i < 100; i++) {
+                assertEquals(1, runs.get(i), "the caller runs what the helper could not: task " + i);
+            }
+            for (int round = 0; round < 3; round++) {
+                letHelpersLeave();
+                assertAHelperJoins(parallelism, faultName + " (round " + round + ")");
+            }
+        }
+    }
+
+    /**
+     * When submitting a helper throws, the call fails, but only after every one of its tasks has
+     * run once: no task of it runs afterwards (a helper still lingering from the call before would
+     * otherwise take its indices), and the next calls count their tasks right.
+     */
+    @Test
+    @Timeout(60)
+    void aCallWhoseHelpersCannotBeBroughtEndsCleanly() throws InterruptedException {
+        try (FaultyPool pool = new FaultyPool(3)) {
+            Parallelism parallelism = Parallelism.on(pool);
+            for (int round = 0; round < 200; round++) {
+                if (round % 20 == 0) {
+                    letHelpersLeave();
+                }
+                boolean failing = round % 3 == 1;
+                pool.next = failing ? FaultyPool.Fault.THROW : FaultyPool.Fault.NONE;
+                AtomicIntegerArray runs = new AtomicIntegerArray(64);
+                Parallelism.Task task = (i, worker) -> {
+                    runs.incrementAndGet(i);
+                    Thread.onSpinWait();
+                };
+                try {
+                    parallelism.forEach(64, task);
+                } catch (IllegalStateException e) {
+                    assertEquals("execute failed", e.getMessage());
+                }
+                pool.next = FaultyPool.Fault.NONE;
+                int[] seen = new int[64];
+                for (int i = 0; i < 64; i++) {
+                    seen[i] = runs.get(i);
+                    assertEquals(1, seen[i], "round " + round + ": task " + i + " ran " + seen[i] + " times by the return");
+                }
+                Thread.sleep(1);
+                for (int i = 0; i < 64; i++) {
+                    assertEquals(seen[i], runs.get(i), "round " + round + ": task " + i + " ran after its call returned");
+                }
             }
         }
     }

@@ -38,10 +38,11 @@ public final class BenchCli implements Runnable {
 
     /** The command line with its error handling; tests may set its output and error writers. */
     public static CommandLine commandLine() {
-        return new CommandLine(new BenchCli()).setExecutionExceptionHandler(new ErrorHandler());
+        return new CommandLine(new BenchCli()).setExecutionExceptionHandler(new ErrorHandler())
+                .setParameterExceptionHandler(org.simdconv.cli.ErrorHandler::handleUsageError);
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        System.exit(org.simdconv.cli.ErrorHandler.execute(commandLine(), args));
     }
 }

@@ -64,6 +64,14 @@ public class ConvPassBenchmark {
     @Param({"1", "2"})
     public int threads;
 
+    /**
+     * The activations and gradients: {@code normal} (uniform in [-1, 1]), or {@code subnormal}, the
+     * same scaled by 1e-38 so that nearly every one, and every product, is a subnormal float (the
+     * JVM offers no flush-to-zero; this measures what they cost each pass).
+     */
+    @Param({"normal"})
+    public String values;
+
     private Arena arena;
     private ForkJoinPool pool;
     private Conv2dPlan plan;
@@ -81,10 +89,15 @@ public class ConvPassBenchmark {
         plan = conv.plan(g);
         arena = Arena.ofShared();
         Random random = new Random(1);
-        input = random(g.inputShape(), random);
-        weight = random(g.weightShape(), random);
-        bias = random(g.biasShape(), random);
-        Tensor gradOutput = random(g.outputShape(), random);
+        float scale = switch (values) {
+            case "normal" -> 1f;
+            case "subnormal" -> 1e-38f;
+            default -> throw new IllegalArgumentException("values must be normal or subnormal, got " + values);
+        };
+        input = random(g.inputShape(), random, scale);
+        weight = random(g.weightShape(), random, 1f);
+        bias = random(g.biasShape(), random, scale);
+        Tensor gradOutput = random(g.outputShape(), random, scale);
         output = Tensor.allocate(arena, g.outputShape());
         gradWeight = Tensor.allocate(arena, g.weightShape());
         gradBias = Tensor.allocate(arena, g.biasShape());
@@ -117,11 +130,11 @@ public class ConvPassBenchmark {
         return output;
     }
 
-    private Tensor random(int[] shape, Random random) {
+    private Tensor random(int[] shape, Random random, float scale) {
         Tensor t = Tensor.allocate(arena, shape);
         float[] values = new float[(int) t.elementCount()];
         for (int i = 0; i < values.length; i++) {
-            values[i] = random.nextFloat() * 2 - 1;
+            values[i] = (random.nextFloat() * 2 - 1) * scale;
         }
         return t.copyFrom(values);
     }

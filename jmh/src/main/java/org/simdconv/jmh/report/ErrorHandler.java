@@ -4,7 +4,7 @@ import org.openjdk.jmh.runner.RunnerException;
 
 /**
  * The command line's error handler ({@link org.simdconv.cli.ErrorHandler}: one line on standard
- * error, exit code 2 for bad options and inputs, 1 for the rest), which also words a failed JMH run.
+ * error and exit code 2 for every failure), which also words a failed JMH run.
  */
 public final class ErrorHandler extends org.simdconv.cli.ErrorHandler {
 

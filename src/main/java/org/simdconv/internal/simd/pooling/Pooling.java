@@ -27,8 +27,9 @@ import org.simdconv.tensor.Tensor;
  * operations on whole vectors: the maximum with a compare and two blends (the arg-max indices ride
  * in an int vector beside it), and the gradients as masked adds into the input gradient, in the
  * outputs' row-major order, so overlapping windows add up in one fixed order. Plain tensors (the
- * few channels of a first layer, which the convolution keeps plain) are pooled by scalar code: the
- * window runs along a row with a stride, which vectors do not help.
+ * few channels of a first layer, which the convolution keeps plain) are pooled a vector of output
+ * columns at a time, each lane gathering its window's inputs from a copy of the plane with a margin
+ * (the windows of neighbouring outputs lie a stride apart); their gradients are scalar.
  *
  * <p>The arg-max of an output element is the input's index {@code ih * W + iw} in its plane,
  * stored as an int at the output element's position in the output's storage.
