@@ -66,6 +66,8 @@ public final class Conv2dPlan implements AutoCloseable {
     private final Backend backend;
     private final Parallelism parallelism;
     private final Workspace workspace;
+    /** True when the activations' subnormals are flushed to zero ({@link Subnormals}). */
+    private final boolean flushes;
     private final int[] inputShape;
     private final int[] weightShape;
     private final int[] biasShape;
@@ -83,6 +85,7 @@ public final class Conv2dPlan implements AutoCloseable {
         this.backend = backend;
         this.parallelism = parallelism;
         this.workspace = workspace;
+        this.flushes = backend.flushesSubnormals();
         this.inputShape = geometry.inputShape();
         this.weightShape = geometry.weightShape();
         this.biasShape = geometry.biasShape();
@@ -214,13 +217,14 @@ public final class Conv2dPlan implements AutoCloseable {
         PackedWeights held = hold(weight);
         try {
             Object packed = held.forward(primitive);
-            if (primitive.takes(input.layout(), output.layout())) {
+            boolean flush = flushes && Subnormals.sampled(input);
+            if (!flush && primitive.takes(input.layout(), output.layout())) {
                 primitive.forward(input, packed, bias, output, workspace, par);
                 return;
             }
             Reordered r = takeReordered(primitive);
             try {
-                Tensor x = r.inputAsIs(input) ? input : r.in(input, par);
+                Tensor x = r.inputAsIs(input) && !flush ? input : r.in(input, par, flush);
                 Tensor y = r.outputAsIs(output) ? output : r.output;
                 primitive.forward(x, packed, bias, y, workspace, par);
                 if (y != output) {
@@ -242,14 +246,15 @@ public final class Conv2dPlan implements AutoCloseable {
         PackedWeights held = hold(weight);
         try {
             Object packed = held.backwardData(primitive);
-            if (primitive.takes(gradInput.layout(), gradOutput.layout())) {
+            boolean flush = flushes && Subnormals.sampled(gradOutput);
+            if (!flush && primitive.takes(gradInput.layout(), gradOutput.layout())) {
                 primitive.backwardData(gradOutput, packed, gradInput, accumulate, workspace, par);
                 return;
             }
             Reordered r = takeReordered(primitive);
             try {
-                Tensor dy = r.outputAsIs(gradOutput) ? gradOutput : r.out(gradOutput, par);
-                Tensor dx = r.inputAsIs(gradInput) ? gradInput : accumulate ? r.in(gradInput, par) : r.input;
+                Tensor dy = r.outputAsIs(gradOutput) && !flush ? gradOutput : r.out(gradOutput, par, flush);
+                Tensor dx = r.inputAsIs(gradInput) ? gradInput : accumulate ? r.in(gradInput, par, false) : r.input;
                 primitive.backwardData(dy, packed, dx, accumulate, workspace, par);
                 if (dx != gradInput) {
                     backend.reorder(dx, gradInput, workspace, par);
@@ -265,15 +270,17 @@ public final class Conv2dPlan implements AutoCloseable {
     private void runBackwardWeights(Tensor input, Tensor gradOutput, Tensor gradWeight, Tensor gradBias,
                                     boolean accumulate, Parallelism par) {
         BackwardWeightsPrimitive primitive = (BackwardWeightsPrimitive) stage(ConvPass.BACKWARD_WEIGHTS).primitive();
-        if (primitive.takes(input.layout(), gradOutput.layout())) {
+        boolean flushInput = flushes && Subnormals.sampled(input);
+        boolean flushGrad = flushes && Subnormals.sampled(gradOutput);
+        if (!flushInput && !flushGrad && primitive.takes(input.layout(), gradOutput.layout())) {
             primitive.backwardWeights(input, gradOutput, gradWeight, gradBias, accumulate, workspace, par);
             return;
         }
         Reordered r = takeReordered(primitive);
         try {
-            primitive.backwardWeights(r.inputAsIs(input) ? input : r.in(input, par),
-                    r.outputAsIs(gradOutput) ? gradOutput : r.out(gradOutput, par), gradWeight, gradBias, accumulate,
-                    workspace, par);
+            primitive.backwardWeights(r.inputAsIs(input) && !flushInput ? input : r.in(input, par, flushInput),
+                    r.outputAsIs(gradOutput) && !flushGrad ? gradOutput : r.out(gradOutput, par, flushGrad),
+                    gradWeight, gradBias, accumulate, workspace, par);
         } finally {
             giveReordered(r);
         }
@@ -365,15 +372,24 @@ public final class Conv2dPlan implements AutoCloseable {
             return t.layout().equals(output.layout());
         }
 
-        /** {@code t}, an input-side activation, copied into this call's input-side tensor. */
-        Tensor in(Tensor t, Parallelism par) {
+        /**
+         * {@code t}, an input-side activation, copied into this call's input-side tensor, its
+         * subnormals flushed to zero when {@code flush} ({@link Subnormals}).
+         */
+        Tensor in(Tensor t, Parallelism par, boolean flush) {
             backend.reorder(t, input, workspace, par);
+            if (flush) {
+                Subnormals.flush(input);
+            }
             return input;
         }
 
-        /** {@code t}, an output-side activation, copied into this call's output-side tensor. */
-        Tensor out(Tensor t, Parallelism par) {
+        /** {@code t}, an output-side activation, copied into this call's output-side tensor (flushed, as {@link #in}). */
+        Tensor out(Tensor t, Parallelism par, boolean flush) {
             backend.reorder(t, output, workspace, par);
+            if (flush) {
+                Subnormals.flush(output);
+            }
             return output;
         }
 

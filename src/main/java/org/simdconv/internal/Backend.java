@@ -47,6 +47,14 @@ public abstract class Backend {
      */
     public abstract void reorder(Tensor from, Tensor to, Workspace workspace, Parallelism par);
 
+    /**
+     * True when the convolution flushes subnormal activations to zero before a pass (the Vector
+     * API path: {@code conv.Subnormals} says why); the reference computes them as IEEE says.
+     */
+    public boolean flushesSubnormals() {
+        return false;
+    }
+
     /** True when this backend ignores the parallelism and computes on the calling thread. */
     public boolean runsOnCallingThread() {
         return false;

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.simdconv.cli.ErrorHandler;
 import org.simdconv.cli.SimdconvCli;
@@ -68,6 +69,15 @@ class CommandLineFuzzTest {
         Files.writeString(sandbox.resolve("not-npy.npy"), "not numpy");
         Files.createDirectory(sandbox.resolve("folder"));
         Files.writeString(sandbox.resolve("folder").resolve("keep.txt"), "a user's file");
+    }
+
+    @AfterAll
+    static void removeSandbox() throws IOException {
+        try (var paths = Files.walk(sandbox)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private static void write(Arena arena, String name, int... shape) throws IOException {

@@ -51,6 +51,12 @@ public final class SimdBackend extends Backend {
         }
     }
 
+    /** Subnormal operands cost an x86 FMA a microcode assist each; Java cannot set FTZ/DAZ. */
+    @Override
+    public boolean flushesSubnormals() {
+        return true;
+    }
+
     @Override
     public String name() {
         return "simd-direct-" + SPECIES.vectorBitSize() + "bit";
