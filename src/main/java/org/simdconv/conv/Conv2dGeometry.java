@@ -51,6 +51,23 @@ public record Conv2dGeometry(
             throw new IllegalArgumentException("output " + outH + "x" + outW + " does not follow from the sizes: expected "
                     + expectedH + "x" + expectedW);
         }
+        requireAddressable("input", (long) n * c * h * w);
+        requireAddressable("weight", (long) k * (c / groups) * r * s);
+        requireAddressable("output", (long) n * k * outH * outW);
+    }
+
+    /**
+     * The most elements a tensor of a convolution may hold: the oracle and the kernels' per-item
+     * staging index Java arrays, so a larger tensor is refused here, early and by name, rather than
+     * overflow an index later.
+     */
+    public static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+
+    private static void requireAddressable(String tensor, long elements) {
+        if (elements > MAX_ELEMENTS) {
+            throw new IllegalArgumentException(tensor + " would hold " + elements + " elements, more than the "
+                    + MAX_ELEMENTS + " (2^31 - 9) a tensor of simdconv's convolution may hold: split the batch");
+        }
     }
 
     /** Resolves the geometry of input shape {@code NCHW} and weight shape {@code K,C/g,R,S}. */

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.tensor.Tensor;
 
 /**
@@ -36,13 +37,19 @@ import org.simdconv.tensor.Tensor;
  * {@code 0.bias}, {@code 3.weight}, ...), and each layer its activations and gradients, kept per
  * input shape and reused from batch to batch: after the first batch of a size, a training step
  * allocates nothing. The tensor {@link #forward} returns belongs to the model and is overwritten by
- * the next forward pass; the input must stay unchanged until the backward pass. Not thread-safe.
- * Closing the model releases all of its memory.
+ * the next forward pass; the input must stay unchanged until the backward pass.
+ *
+ * <p>Threads: {@link #forward}, {@link #backward} and the parameter methods are for one thread at a
+ * time (the one that trains; the kernels use the model's own threads). {@link #predict} may be
+ * called from any number of threads at once, when nothing trains the model: the calls take turns
+ * and each gets what it would get alone. Closing the model releases all of its memory.
  */
 public final class Sequential implements AutoCloseable {
 
     private final Execution execution;
     private final List<Layer> layers;
+    /** The lock {@link #predict} calls take turns on. */
+    private final Object predicting = new Object();
     private final List<Parameter> parameters;
     private final Map<String, Parameter> byName = new LinkedHashMap<>();
     private final Arena arena = Arena.ofShared();
@@ -185,6 +192,15 @@ public final class Sequential implements AutoCloseable {
         for (int i = 0; i < layers.size(); i++) {
             try {
                 shape = layers.get(i).outputShape(shape);
+                long elements = 1;
+                for (int d : shape) {
+                    elements *= d;
+                }
+                if (elements > Conv2dGeometry.MAX_ELEMENTS) {
+                    throw new IllegalArgumentException("its output " + Arrays.toString(shape) + " would hold " + elements
+                            + " elements, more than the " + Conv2dGeometry.MAX_ELEMENTS + " (2^31 - 9) a layer's "
+                            + "tensor may hold: split the batch");
+                }
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("layer (" + i + ") " + layers.get(i) + " cannot take input "
                         + Arrays.toString(shape) + ": " + e.getMessage(), e);
@@ -225,6 +241,27 @@ public final class Sequential implements AutoCloseable {
         }
         forwardDone = true;
         return x;
+    }
+
+    /**
+     * Inference, safe from several threads at once: the forward pass of {@code input}, its output
+     * copied into the caller's {@code output} (of the shape {@link #outputShape} gives, any layout).
+     * Calls take turns on the model, whose kernels use its own threads, so each gets exactly what it
+     * would get alone. Not to be mixed with training calls ({@link #forward}, {@link #backward}) at
+     * the same time.
+     */
+    public void predict(Tensor input, Tensor output) {
+        Objects.requireNonNull(output, "output");
+        output.requireAlive("output");
+        synchronized (predicting) {
+            Tensor y = forward(input);
+            if (!output.hasShapeOf(y)) {
+                throw new IllegalArgumentException("output has shape " + java.util.Arrays.toString(output.shape())
+                        + ", the model gives " + java.util.Arrays.toString(y.shape()) + " for this input");
+            }
+            y.copyTo(output);
+            forwardDone = false; // a predict is no forward pass to go back through
+        }
     }
 
     /**

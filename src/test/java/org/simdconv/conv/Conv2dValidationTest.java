@@ -342,6 +342,19 @@ class Conv2dValidationTest {
     }
 
     @Test
+    void tensorsPastTwoToTheThirtyOneElementsAreRefusedByName() {
+        IllegalArgumentException input = assertThrows(IllegalArgumentException.class,
+                () -> Conv2dGeometry.of(2, 1, 40_000, 40_000, 1, 1, 1, Conv2dOptions.defaults()));
+        assertMentions(input, "input would hold 3200000000 elements", "split the batch");
+        IllegalArgumentException output = assertThrows(IllegalArgumentException.class,
+                () -> Conv2dGeometry.of(1, 1, 30_000, 30_000, 4, 1, 1, Conv2dOptions.defaults()));
+        assertMentions(output, "output would hold 3600000000 elements");
+        IllegalArgumentException weight = assertThrows(IllegalArgumentException.class,
+                () -> Conv2dGeometry.of(1, 50_000, 3, 3, 50_000, 1, 1, Conv2dOptions.defaults()));
+        assertMentions(weight, "weight would hold 2500000000 elements");
+    }
+
+    @Test
     void aGeometryBuiltDirectlyMustBeConsistent() {
         Conv2dGeometry good = Conv2dGeometry.of(new int[] {2, 4, 9, 9}, new int[] {6, 2, 3, 3},
                 Conv2dOptions.defaults().withGroups(2).withStride(2));

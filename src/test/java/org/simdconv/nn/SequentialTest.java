@@ -73,6 +73,16 @@ class SequentialTest {
     }
 
     @Test
+    void aBatchWhoseActivationsPassTwoToTheThirtyOneElementsIsRefusedEarly() {
+        try (Sequential model = seedCnn(serial(Implementation.SCALAR))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> model.outputShape(1_000_000, 1, 28, 28));
+            assertTrue(e.getMessage().contains("layer (0) Conv2d") && e.getMessage().contains("split the batch"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void aShapeThatDoesNotFitNamesTheLayer() {
         try (Sequential model = seedCnn(serial(Implementation.SCALAR)); Arena arena = Arena.ofConfined()) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
