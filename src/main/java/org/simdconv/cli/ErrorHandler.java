@@ -40,8 +40,8 @@ public class ErrorHandler implements IExecutionExceptionHandler {
 
     /**
      * A usage error (unknown option, missing or malformed value): the same first line as every
-     * failure, with picocli's suggestion on it when it has one, then the command's usage; exit code
-     * {@value #FAILED}.
+     * failure, with picocli's suggestion on it when it has one, then the command's synopsis and
+     * where to read more; exit code {@value #FAILED}.
      */
     public static int handleUsageError(CommandLine.ParameterException ex, String[] args) {
         CommandLine command = ex.getCommandLine();
@@ -50,7 +50,9 @@ public class ErrorHandler implements IExecutionExceptionHandler {
             message += " (did you mean " + String.join(" or ", unmatched.getSuggestions()) + "?)";
         }
         print(command, message);
-        command.usage(command.getErr());
+        CommandLine.Help help = command.getHelp();
+        command.getErr().print("Usage: " + help.synopsis("Usage: ".length())); // the help command's heading starts with a blank line
+        command.getErr().println("Try '" + command.getCommandSpec().qualifiedName() + " --help' for more.");
         command.getErr().flush();
         return FAILED;
     }

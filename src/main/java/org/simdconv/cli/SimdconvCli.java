@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
  * its kernel); 2 any failure (unknown option, bad value, unreadable or mismatched file, a file that
  * cannot be written, the JVM out of memory, an internal error). Failures are one line on standard
  * error, {@code simdconv <command>: error: ...} ({@link ErrorHandler}); usage errors print the
- * command's usage after that line.
+ * command's synopsis after that line.
  */
 @Command(name = "simdconv",
         mixinStandardHelpOptions = true,

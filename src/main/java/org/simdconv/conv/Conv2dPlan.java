@@ -379,7 +379,7 @@ public final class Conv2dPlan implements AutoCloseable {
         Tensor in(Tensor t, Parallelism par, boolean flush) {
             backend.reorder(t, input, workspace, par);
             if (flush) {
-                Subnormals.flush(input);
+                backend.flushSubnormals(input, par);
             }
             return input;
         }
@@ -388,7 +388,7 @@ public final class Conv2dPlan implements AutoCloseable {
         Tensor out(Tensor t, Parallelism par, boolean flush) {
             backend.reorder(t, output, workspace, par);
             if (flush) {
-                Subnormals.flush(output);
+                backend.flushSubnormals(output, par);
             }
             return output;
         }

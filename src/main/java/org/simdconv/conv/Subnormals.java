@@ -9,7 +9,7 @@ import org.simdconv.tensor.Tensor;
  * activations scaled into the subnormal range, the forward pass of a 3x3 layer measured 160 times
  * slower ({@code ConvPassBenchmark}, {@code values=subnormal}). So a pass first samples each
  * activation it reads and, when the sample holds a subnormal, computes on a copy whose subnormals
- * are zeros of the same sign: DAZ, as oneDNN and PyTorch's {@code set_flush_denormal} give. A
+ * are zeros of the same sign (the backend's {@code flushSubnormals}, vectorised): DAZ, as oneDNN and PyTorch's {@code set_flush_denormal} give. A
  * flushed value is below {@code 2^-126}; it changes a sum that has any normal term by less than
  * the sum's own rounding. NaN and infinities pass unchanged; the scalar oracle never flushes.
  */
@@ -35,17 +35,5 @@ final class Subnormals {
             }
         }
         return false;
-    }
-
-    /** Replaces every subnormal of {@code t}'s storage by a zero of its sign. */
-    static void flush(Tensor t) {
-        long floats = t.storageBytes() / Float.BYTES;
-        for (long i = 0; i < floats; i++) {
-            long at = t.byteOffset() + i * Float.BYTES;
-            float v = t.segment().get(Tensor.FLOAT, at);
-            if (isSubnormal(v)) {
-                t.segment().set(Tensor.FLOAT, at, Math.copySign(0f, v));
-            }
-        }
     }
 }

@@ -55,6 +55,14 @@ public abstract class Backend {
         return false;
     }
 
+    /**
+     * Replaces every subnormal of {@code t} by a zero of its sign, in place, on the threads of
+     * {@code par}: only for a backend that {@link #flushesSubnormals}.
+     */
+    public void flushSubnormals(Tensor t, Parallelism par) {
+        throw new UnsupportedOperationException(name() + " computes subnormals as IEEE says; it flushes none");
+    }
+
     /** True when this backend ignores the parallelism and computes on the calling thread. */
     public boolean runsOnCallingThread() {
         return false;

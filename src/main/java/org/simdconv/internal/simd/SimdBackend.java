@@ -11,6 +11,7 @@ import org.simdconv.internal.simd.blocked.BlockedDirectKernel;
 import org.simdconv.internal.simd.blocked.BlockedWeightGradientKernel;
 import org.simdconv.internal.simd.common.Reorder;
 import org.simdconv.internal.simd.depthwise.DepthwiseKernel;
+import org.simdconv.internal.simd.elementwise.Elementwise;
 import org.simdconv.internal.simd.firstlayer.FirstLayerKernel;
 import org.simdconv.internal.simd.pointwise.PointwiseKernel;
 import org.simdconv.internal.simd.rows.FlatPlaneKernel;
@@ -55,6 +56,11 @@ public final class SimdBackend extends Backend {
     @Override
     public boolean flushesSubnormals() {
         return true;
+    }
+
+    @Override
+    public void flushSubnormals(Tensor t, Parallelism par) {
+        Elementwise.flushSubnormals(t, par);
     }
 
     @Override

@@ -28,6 +28,7 @@ public final class Elementwise {
     private static final int RELU = 0;
     private static final int RELU_BACKWARD = 1;
     private static final int SGD = 2;
+    private static final int FLUSH = 3;
 
     private static final CallTask.Pool<Chunks> TASKS = new CallTask.Pool<>(Chunks::new);
 
@@ -53,6 +54,15 @@ public final class Elementwise {
     public static void sgdStep(Tensor p, Tensor grad, Tensor velocity, float lr, float momentum, float weightDecay,
                                boolean first, Parallelism par) {
         run(SGD, p.storageBytes() / Float.BYTES, p, grad, p, velocity, lr, momentum, weightDecay, first, par);
+    }
+
+    /**
+     * Replaces every subnormal of {@code t} by a zero of its sign, in place (DAZ: the convolution's
+     * guard against microcode assists, {@code conv.Subnormals}); NaN, infinities and normal values
+     * stay.
+     */
+    public static void flushSubnormals(Tensor t, Parallelism par) {
+        run(FLUSH, t.storageBytes() / Float.BYTES, t, null, t, null, 0, 0, 0, false, par);
     }
 
     private static void run(int op, long count, Tensor a, Tensor b, Tensor out, Tensor v, float lr, float momentum,
@@ -98,6 +108,7 @@ public final class Elementwise {
             switch (op) {
                 case RELU -> relu(from, to);
                 case RELU_BACKWARD -> reluBackward(from, to);
+                case FLUSH -> flush(from, to);
                 default -> sgd(from, to);
             }
         }
@@ -112,6 +123,22 @@ public final class Elementwise {
             for (; i < to; i++) {
                 float x = a.get(Tensor.FLOAT, aAt + i * Float.BYTES);
                 out.set(Tensor.FLOAT, outAt + i * Float.BYTES, Math.max(x, 0f));
+            }
+        }
+
+        private void flush(long from, long to) {
+            long i = from;
+            for (; i + LANES <= to; i += LANES) {
+                FloatVector x = FloatVector.fromMemorySegment(SPECIES, a, aAt + i * Float.BYTES, ORDER);
+                VectorMask<Float> tiny = x.abs().compare(VectorOperators.LT, Float.MIN_NORMAL); // zeros too: unchanged
+                FloatVector signedZero = x.reinterpretAsInts().and(Integer.MIN_VALUE).reinterpretAsFloats();
+                x.blend(signedZero, tiny).intoMemorySegment(out, outAt + i * Float.BYTES, ORDER);
+            }
+            for (; i < to; i++) {
+                float x = a.get(Tensor.FLOAT, aAt + i * Float.BYTES);
+                if (Math.abs(x) < Float.MIN_NORMAL) {
+                    out.set(Tensor.FLOAT, outAt + i * Float.BYTES, Math.copySign(0f, x));
+                }
             }
         }
 
