@@ -109,9 +109,21 @@ public final class SGD implements AutoCloseable {
      * names the first that is not and nothing changes.
      */
     public void loadState(Map<String, Tensor> state) {
-        Objects.requireNonNull(state, "state");
+        checkState(state);
         if (state.isEmpty()) {
             stepped = false;
+            return;
+        }
+        for (int i = 0; i < velocity.length; i++) {
+            state.get(parameters.get(i).name()).copyTo(velocity[i]);
+        }
+        stepped = true;
+    }
+
+    /** The checks of {@link #loadState}, without loading. */
+    public void checkState(Map<String, Tensor> state) {
+        Objects.requireNonNull(state, "state");
+        if (state.isEmpty()) {
             return;
         }
         if (momentum == 0) {
@@ -130,10 +142,6 @@ public final class SGD implements AutoCloseable {
                         + Arrays.toString(velocity[i].shape()));
             }
         }
-        for (int i = 0; i < velocity.length; i++) {
-            state.get(parameters.get(i).name()).copyTo(velocity[i]);
-        }
-        stepped = true;
     }
 
     /** Releases the velocity buffers. */

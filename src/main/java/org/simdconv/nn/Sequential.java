@@ -148,6 +148,17 @@ public final class Sequential implements AutoCloseable {
      * {@link IllegalArgumentException} names the first tensor that does not fit and no parameter changes.
      */
     public void loadStateDict(Map<String, Tensor> tensors) {
+        checkStateDict(tensors);
+        for (Parameter p : parameters) {
+            tensors.get(p.name()).copyTo(p.value());
+        }
+    }
+
+    /**
+     * The checks of {@link #loadStateDict}, without loading: for a caller that loads more than the
+     * model and must know that every part fits before any changes.
+     */
+    public void checkStateDict(Map<String, Tensor> tensors) {
         requireOpen();
         Objects.requireNonNull(tensors, "tensors");
         for (String name : tensors.keySet()) {
@@ -167,9 +178,6 @@ public final class Sequential implements AutoCloseable {
                         + ", the model needs " + Arrays.toString(p.value().shape()));
             }
             t.requireAlive("tensor '" + p.name() + "'");
-        }
-        for (Parameter p : parameters) {
-            tensors.get(p.name()).copyTo(p.value());
         }
     }
 

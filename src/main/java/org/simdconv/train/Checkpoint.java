@@ -76,9 +76,12 @@ public record Checkpoint(String model, TrainingOptions options, int threads, Lis
 
         /**
          * Loads the parameters into {@code trainer}'s model and the momentum buffers into its
-         * optimiser, all or nothing for each (the model's and the optimiser's strict loads).
+         * optimiser, all or nothing: both are checked before either changes, and an
+         * {@link IllegalArgumentException} names the first tensor that does not fit.
          */
         public void restore(Trainer trainer) {
+            trainer.model().checkStateDict(parameters);
+            trainer.optimizer().checkState(momentum);
             trainer.model().loadStateDict(parameters);
             trainer.optimizer().loadState(momentum);
         }

@@ -167,12 +167,9 @@ class TrainCommandTest {
     void aKilledRunResumesToTheWeightsOfAnUninterruptedOne() throws Exception {
         String epochs = "12";
         Path checkpoint = dir.resolve("run.ckpt.safetensors");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(List.of(java, "--add-modules", "jdk.incubator.vector",
-                "-cp", System.getProperty("java.class.path"), SimdconvCli.class.getName(), "train",
-                "--data", data.toString(), "--epochs", epochs, "--batch", "32", "--threads", "2", "--seed", "3",
-                "--schedule", "cosine", "--weight-decay", "1e-3", "--checkpoint", checkpoint.toString()))
-                .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
+        Process child = org.simdconv.testing.ChildJvm.start(dir.resolve("child.log"), SimdconvCli.class.getName(),
+                "train", "--data", data.toString(), "--epochs", epochs, "--batch", "32", "--threads", "2", "--seed", "3",
+                "--schedule", "cosine", "--weight-decay", "1e-3", "--checkpoint", checkpoint.toString());
         int done;
         try {
             done = awaitCheckpoint(child, checkpoint);

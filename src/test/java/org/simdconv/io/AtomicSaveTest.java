@@ -7,12 +7,12 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.simdconv.tensor.Tensor;
+import org.simdconv.testing.ChildJvm;
 import org.simdconv.testing.SavesForever;
 
 /**
@@ -45,10 +45,7 @@ class AtomicSaveTest {
     }
 
     private Process startSaver(Path file) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(List.of(java, "--add-modules", "jdk.incubator.vector",
-                "-cp", System.getProperty("java.class.path"), SavesForever.class.getName(), file.toString()))
-                .redirectErrorStream(true).redirectOutput(dir.resolve("saver.log").toFile()).start();
+        return ChildJvm.start(dir.resolve("saver.log"), SavesForever.class.getName(), file.toString());
     }
 
     /** Waits until the saver has replaced the file at least twice since {@code after}. */
