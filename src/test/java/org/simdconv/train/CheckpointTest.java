@@ -9,7 +9,6 @@ import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.simdconv.conv.Implementation;
@@ -19,6 +18,7 @@ import org.simdconv.nn.Parameter;
 import org.simdconv.nn.Sequential;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.tensor.Tensor;
+import org.simdconv.testing.RandomImages;
 
 /** A checkpoint restores all of a run or nothing of it. */
 class CheckpointTest {
@@ -26,22 +26,12 @@ class CheckpointTest {
     @TempDir
     Path dir;
 
-    private static ImageDataset data(int n) {
-        Random random = new Random(4);
-        byte[] pixels = new byte[n * 28 * 28], labels = new byte[n];
-        random.nextBytes(pixels);
-        for (int i = 0; i < n; i++) {
-            labels[i] = (byte) random.nextInt(10);
-        }
-        return new ImageDataset(n, 28, 28, pixels, labels, 10);
-    }
-
     @Test
     void aMomentumBufferThatDoesNotFitChangesNoParameter() throws IOException {
         Execution serial = new Execution(Implementation.SCALAR, Parallelism.serial());
         TrainingOptions options = TrainingOptions.peerRecipe().withEpochs(2);
         Path file = dir.resolve("c.safetensors");
-        ImageDataset data = data(96);
+        ImageDataset data = RandomImages.of(96, 4);
         try (Sequential model = Models.seedCnn(serial); Trainer trainer = new Trainer(model, options)) {
             java.util.List<Trainer.EpochResult> done = java.util.List.of(trainer.epoch(1, data, data, new Trainer.Listener() { }));
             new Checkpoint("seed-cnn", options, 1, done).write(file, trainer);

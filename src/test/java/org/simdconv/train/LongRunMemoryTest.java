@@ -12,7 +12,6 @@ import javax.management.JMException;
 import javax.management.ObjectName;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.ForkJoinPool;
 import org.junit.jupiter.api.Test;
 import org.simdconv.conv.Implementation;
@@ -20,6 +19,7 @@ import org.simdconv.data.ImageDataset;
 import org.simdconv.nn.Execution;
 import org.simdconv.nn.Sequential;
 import org.simdconv.parallel.Parallelism;
+import org.simdconv.testing.RandomImages;
 
 /**
  * Twenty epochs of training keep memory flat: the off-heap memory in use (every arena's allocation,
@@ -52,19 +52,9 @@ class LongRunMemoryTest {
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
-    private static ImageDataset data(int n, long seed) {
-        Random random = new Random(seed);
-        byte[] pixels = new byte[n * 28 * 28], labels = new byte[n];
-        random.nextBytes(pixels);
-        for (int i = 0; i < n; i++) {
-            labels[i] = (byte) random.nextInt(10);
-        }
-        return new ImageDataset(n, 28, 28, pixels, labels, 10);
-    }
-
     @Test
     void twentyEpochsKeepHeapAndOffHeapFlat() {
-        ImageDataset train = data(1000, 1), test = data(300, 2); // 1000 = 15 batches of 64 and one of 40
+        ImageDataset train = RandomImages.of(1000, 1), test = RandomImages.of(300, 2); // 1000 = 15 batches of 64 and one of 40
         List<Long> directs = new ArrayList<>(), heaps = new ArrayList<>();
         try (ForkJoinPool pool = new ForkJoinPool(2);
              Sequential model = Models.seedCnn(new Execution(Implementation.AUTO, Parallelism.on(pool)));
