@@ -12,6 +12,7 @@ import org.simdconv.internal.simd.common.BlockedPlanes;
 import org.simdconv.internal.simd.common.BlockedProblem;
 import org.simdconv.internal.simd.common.OutputGrid;
 import org.simdconv.internal.simd.common.Vectors;
+import org.simdconv.internal.simd.common.Zeros;
 
 /**
  * Runs a {@link BlockedProblem} on one batch item and a range of output-channel blocks, by covering
@@ -136,7 +137,7 @@ final class BlockedDirectConvolution {
         for (int kb = kbFrom; kb < kbTo; kb++) {
             long at = outOffset + n * outItemBytes + kb * outBlockBytes;
             if (bias == null) { // two branches, not a vector chosen by a condition: C2 would box it
-                out.asSlice(at, pixels * LANES * Float.BYTES).fill((byte) 0);
+                Zeros.fill(out, at, pixels * LANES * Float.BYTES);
                 continue;
             }
             FloatVector start = FloatVector.fromArray(SPECIES, bias, kb * LANES);

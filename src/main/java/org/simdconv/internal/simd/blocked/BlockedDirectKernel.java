@@ -18,6 +18,7 @@ import org.simdconv.internal.simd.common.OutputGrid;
 import org.simdconv.internal.simd.common.Reorder;
 import org.simdconv.internal.simd.common.SimdPrimitive;
 import org.simdconv.internal.simd.common.WorkSplit;
+import org.simdconv.internal.simd.common.Zeros;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.parallel.Workspace;
 import org.simdconv.tensor.Tensor;
@@ -217,7 +218,7 @@ public final class BlockedDirectKernel implements ConvKernel {
                                  Workspace workspace, Parallelism par) {
             if (convs.length == 0) { // no kernel tap reaches any input pixel: the gradient is zero
                 if (!accumulate) { // padding channels included
-                    gradInput.segment().asSlice(gradInput.byteOffset(), gradInput.storageBytes()).fill((byte) 0);
+                    Zeros.fill(gradInput.segment(), gradInput.byteOffset(), gradInput.storageBytes());
                 }
                 return;
             }

@@ -20,6 +20,7 @@ import org.simdconv.internal.simd.common.OutputGrid;
 import org.simdconv.internal.simd.common.Reorder;
 import org.simdconv.internal.simd.common.SimdPrimitive;
 import org.simdconv.internal.simd.common.WorkSplit;
+import org.simdconv.internal.simd.common.Zeros;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.parallel.Workspace;
 import org.simdconv.tensor.Layout;
@@ -310,7 +311,7 @@ public final class DepthwiseKernel implements ConvKernel {
             if (accumulate) {
                 dx.load(n, cb, scratch);
             } else if (!everyPixelInAPhase) {
-                dx.segment.asSlice(dx.plane(n, cb), (long) dx.pixels * PIXEL_BYTES).fill((byte) 0);
+                Zeros.fill(dx.segment, dx.plane(n, cb), (long) dx.pixels * PIXEL_BYTES);
             }
             MemorySegment starts = accumulate || !everyPixelInAPhase ? null : zero;
             for (int i = 0; i < weights.length; i++) {

@@ -14,6 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
 import org.simdconv.internal.nn.PoolProblem;
 import org.simdconv.internal.simd.common.CallTask;
 import org.simdconv.internal.simd.common.Vectors;
+import org.simdconv.internal.simd.common.Zeros;
 import org.simdconv.parallel.Parallelism;
 import org.simdconv.parallel.Workspace;
 import org.simdconv.tensor.Tensor;
@@ -145,7 +146,7 @@ public final class Pooling {
         }
 
         private static void zero(MemorySegment s, long base, long at, long bytes) {
-            s.asSlice(base + at, bytes).fill((byte) 0);
+            Zeros.fill(s, base + at, bytes);
         }
 
         /** The window's first row inside the input: rows before it are padding. */
