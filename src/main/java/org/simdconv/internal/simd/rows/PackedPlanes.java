@@ -3,7 +3,6 @@ package org.simdconv.internal.simd.rows;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import org.simdconv.internal.simd.common.Zeros;
 import org.simdconv.parallel.Workspace;
 
 /**
@@ -116,7 +115,7 @@ final class PackedPlanes {
                     long dstRow = ((c * channelSize()) + ((long) q * rows + y) * rowLength) * Float.BYTES;
                     int vy = y - padTop;
                     if (vy < 0 || vy >= srcH) {
-                        Zeros.fill(dst, dstRow, (long) rowLength * Float.BYTES);
+                        dst.asSlice(dstRow, (long) rowLength * Float.BYTES).fill((byte) 0);
                         continue;
                     }
                     long srcRow = srcPlane + (long) vy * srcW * Float.BYTES;
@@ -137,13 +136,13 @@ final class PackedPlanes {
             int from = Math.max(0, -first);
             int to = Math.min(rowLength, srcW - first);
             if (to <= from) {
-                Zeros.fill(dst, dstRow, (long) rowLength * Float.BYTES);
+                dst.asSlice(dstRow, (long) rowLength * Float.BYTES).fill((byte) 0);
                 return;
             }
-            Zeros.fill(dst, dstRow, (long) from * Float.BYTES);
+            dst.asSlice(dstRow, (long) from * Float.BYTES).fill((byte) 0);
             MemorySegment.copy(src, srcRow + (long) (from + first) * Float.BYTES,
                     dst, dstRow + (long) from * Float.BYTES, (long) (to - from) * Float.BYTES);
-            Zeros.fill(dst, dstRow + (long) to * Float.BYTES, (long) (rowLength - to) * Float.BYTES);
+            dst.asSlice(dstRow + (long) to * Float.BYTES, (long) (rowLength - to) * Float.BYTES).fill((byte) 0);
             return;
         }
         // A stride phase: one bulk copy in, a plain strided array loop, one bulk copy out.
