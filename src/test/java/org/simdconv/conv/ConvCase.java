@@ -92,6 +92,23 @@ record ConvCase(int[] inputShape, int[] weightShape, Conv2dOptions options) {
         });
     }
 
+    /**
+     * Kernels as large as their input, without padding, in one group: one output pixel per item,
+     * a fully connected layer written as a convolution (a classifier over a 1x1 plane, or VGG's
+     * first dense layer as a 7x7 kernel over 7x7). Channels and filters of every size, whole blocks
+     * among them (a 1x1 plane of whole blocks is taken blocked), strides that change nothing.
+     */
+    static List<ConvCase> randomFullyConnected(long seed, int count, long maxFlops) {
+        return draw(seed, count, maxFlops, random -> {
+            int c = random.nextBoolean() ? LANES * pick(random, 1, 2, 4) : 1 + random.nextInt(3 * LANES);
+            int k = random.nextBoolean() ? LANES * pick(random, 1, 2, 3) : 1 + random.nextInt(3 * LANES);
+            int r = random.nextInt(3) == 0 ? 1 + random.nextInt(7) : 1;
+            int s = random.nextInt(3) == 0 ? 1 + random.nextInt(7) : r;
+            Conv2dOptions options = Conv2dOptions.defaults().withStride(pick(random, 1, 1, 2));
+            return new ConvCase(new int[] {pick(random, 1, 2, 3, 5, 8, 17), c, r, s}, new int[] {k, c, r, s}, options);
+        });
+    }
+
     /** The network layer lists of {@code src/test/resources/shapes} (oneDNN's benchdnn lists). */
     static final List<String> NETWORKS = List.of("resnet50.csv", "mobilenet_v1.csv", "vgg11_alexnet.csv",
             "conv-shapes.csv");

@@ -272,6 +272,22 @@ public class FiniteDifferenceTest {
     static final Case POINTWISE_CASE = of("1x1, 2 blocks to 3, 7x11: the pointwise kernel",
             shape(2, 2 * LANES, 7, 11), shape(3 * LANES, 2 * LANES, 1, 1), Conv2dOptions.defaults(), 7, 11);
 
+    /**
+     * A kernel as large as its input, no padding, 21 channels to 5 in 3x2: one output pixel per
+     * item, a fully connected layer written as a convolution.
+     */
+    static final Case FULLY_CONNECTED_CASE = of("3x2 kernel over a 3x2 input, 21 channels to 5: the fully connected kernel",
+            shape(3, 21, 3, 2), shape(5, 21, 3, 2), Conv2dOptions.defaults(), 1, 1);
+
+    @Test
+    void theFullyConnectedCaseRunsTheFullyConnectedKernel() {
+        Conv2d conv = conv(Implementation.SIMD, FULLY_CONNECTED_CASE.options());
+        for (Conv2dPass pass : Conv2dPass.values()) {
+            String kernel = conv.kernelName(pass, FULLY_CONNECTED_CASE.input(), FULLY_CONNECTED_CASE.weight());
+            assertTrue(kernel.endsWith("/fully-connected"), pass + " runs " + kernel);
+        }
+    }
+
     @Test
     void thePointwiseCaseRunsThePointwiseKernelWith512BitVectors() {
         Conv2d conv = conv(Implementation.SIMD, POINTWISE_CASE.options());
@@ -323,6 +339,7 @@ public class FiniteDifferenceTest {
                 DEPTHWISE_3X3_CASE,
                 FIRST_LAYER_CASE,
                 POINTWISE_CASE,
+                FULLY_CONNECTED_CASE,
         };
         return Stream.of(Implementation.SCALAR, Implementation.SIMD)
                 .flatMap(impl -> Stream.of(chosen).map(c -> Arguments.of(impl, c)));

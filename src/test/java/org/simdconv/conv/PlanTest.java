@@ -59,7 +59,9 @@ class PlanTest {
                 new ConvCase(new int[] {2, 5, 9, 11}, new int[] {6, 5, 3, 2}, d.withPadding(Padding.of(1, 0))), // rows
                 new ConvCase(new int[] {2, 1, 12, 13}, new int[] {2, 1, 3, 3}, d.withStride(2)), // stride phases, row weight gradient
                 new ConvCase(new int[] {2, 3 * LANES, 9, 8}, new int[] {3 * LANES, 1, 3, 3},
-                        d.withGroups(3 * LANES).withPadding(Padding.of(1)))); // depthwise
+                        d.withGroups(3 * LANES).withPadding(Padding.of(1))), // depthwise
+                new ConvCase(new int[] {5, 2 * LANES, 1, 1}, new int[] {5, 2 * LANES, 1, 1}, d), // fully connected
+                new ConvCase(new int[] {3, 5, 4, 3}, new int[] {LANES + 3, 5, 4, 3}, d)); // fully connected, plain
     }
 
     @Test
@@ -74,10 +76,10 @@ class PlanTest {
         });
         boolean wide = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
         Set<String> expected = wide
-                ? Set.of("blocked-direct-2x4", "blocked-direct-2x4-b4", "pointwise-1x1", "plain-input-4x6",
+                ? Set.of("fully-connected", "blocked-direct-2x4", "blocked-direct-2x4-b4", "pointwise-1x1", "plain-input-4x6",
                         "flat-plane-4x4", "row-direct-4x3", "row-direct-stride-phases", "depthwise-blocked-4",
                         "blocked-weight-gradient-2x4", "row-direct-weight-gradient")
-                : Set.of("blocked-direct-2x4", "blocked-direct-2x4-b4", "flat-plane-4x4", "row-direct-4x3",
+                : Set.of("fully-connected", "blocked-direct-2x4", "blocked-direct-2x4-b4", "flat-plane-4x4", "row-direct-4x3",
                         "row-direct-stride-phases", "depthwise-blocked-4", "blocked-weight-gradient-2x4",
                         "row-direct-weight-gradient");
         assertTrue(kernels.containsAll(expected), "the cases run " + kernels + ", not all of " + expected);

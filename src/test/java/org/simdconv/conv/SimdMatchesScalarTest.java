@@ -43,10 +43,10 @@ class SimdMatchesScalarTest {
 
     private static final List<ConvCase> INTEGER_CASES = concat(ConvCase.random(20261123L, 400, 400_000),
             ConvCase.randomWide(20261124L, 160, 2_000_000), ConvCase.randomFirstLayers(20261202L, 40, 2_000_000),
-            ConvCase.randomPointwise(20261203L, 40, 3_000_000));
+            ConvCase.randomPointwise(20261203L, 40, 3_000_000), ConvCase.randomFullyConnected(20261208L, 40, 3_000_000));
     private static final List<ConvCase> GAUSSIAN_CASES = concat(ConvCase.random(7L, 120, 400_000),
             ConvCase.randomWide(8L, 60, 2_000_000), ConvCase.randomFirstLayers(9L, 20, 2_000_000),
-            ConvCase.randomPointwise(10L, 20, 3_000_000));
+            ConvCase.randomPointwise(10L, 20, 3_000_000), ConvCase.randomFullyConnected(11L, 20, 3_000_000));
 
     @SafeVarargs
     private static List<ConvCase> concat(List<ConvCase>... lists) {
@@ -152,19 +152,19 @@ class SimdMatchesScalarTest {
             }
             Set<String> expected = switch (pass) {
                 case FORWARD -> thirtyTwoRegisters()
-                        ? Set.of("depthwise-blocked-4", "pointwise-1x1", "blocked-direct-2x4-b4", "blocked-direct-2x4",
+                        ? Set.of("depthwise-blocked-4", "fully-connected", "pointwise-1x1", "blocked-direct-2x4-b4", "blocked-direct-2x4",
                                 "plain-input-4x6", "flat-plane-4x4", "row-direct-4x3")
-                        : Set.of("depthwise-blocked-4", "blocked-direct-2x4-b4", "blocked-direct-2x4",
+                        : Set.of("depthwise-blocked-4", "fully-connected", "blocked-direct-2x4-b4", "blocked-direct-2x4",
                                 "flat-plane-4x4", "row-direct-4x3");
                 case BACKWARD_DATA -> thirtyTwoRegisters()
-                        ? Set.of("depthwise-blocked-4", "pointwise-1x1", "blocked-direct-2x4-b4", "blocked-direct-2x4",
+                        ? Set.of("depthwise-blocked-4", "fully-connected", "pointwise-1x1", "blocked-direct-2x4-b4", "blocked-direct-2x4",
                                 "row-direct-stride-phases", "row-direct-4x3")
-                        : Set.of("depthwise-blocked-4", "blocked-direct-2x4-b4", "blocked-direct-2x4",
+                        : Set.of("depthwise-blocked-4", "fully-connected", "blocked-direct-2x4-b4", "blocked-direct-2x4",
                                 "row-direct-stride-phases", "row-direct-4x3");
                 case BACKWARD_WEIGHTS -> thirtyTwoRegisters()
-                        ? Set.of("depthwise-blocked-4", "pointwise-1x1", "plain-input-4x6",
+                        ? Set.of("depthwise-blocked-4", "fully-connected", "pointwise-1x1", "plain-input-4x6",
                                 "blocked-weight-gradient-2x4", "flat-plane-4x4", "row-direct-weight-gradient")
-                        : Set.of("depthwise-blocked-4", "blocked-weight-gradient-2x4", "flat-plane-4x4",
+                        : Set.of("depthwise-blocked-4", "fully-connected", "blocked-weight-gradient-2x4", "flat-plane-4x4",
                                 "row-direct-weight-gradient");
             };
             for (String kernel : expected) {

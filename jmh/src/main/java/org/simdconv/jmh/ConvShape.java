@@ -1,6 +1,7 @@
 package org.simdconv.jmh;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -9,9 +10,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.simdconv.conv.Conv2dGeometry;
 import org.simdconv.conv.Conv2dOptions;
 import org.simdconv.conv.Padding;
@@ -19,14 +24,14 @@ import org.simdconv.conv.Padding;
 /**
  * One line of the benchmark shapes file: {@code name,N,C,H,W,K,R,S,stride,pad,groups[,pad_h,pad_w]}.
  * {@code #} lines, blank lines and a header line starting {@code name,} are skipped. The file is
- * {@code conv-shapes.csv} on the class path (a copy of the project's shared list), or the one named by
- * the system property {@code simdconv.shapes} (which {@code simdconv bench --shapes} sets in the
- * benchmark JVMs).
+ * {@code conv-shapes.csv} on the class path (a copy of the project's shared list), or the files named by
+ * the system property {@code simdconv.shapes}, separated by {@link File#pathSeparator} (which {@code
+ * simdconv bench --shapes} sets in the benchmark JVMs).
  */
 public record ConvShape(String name, int n, int c, int h, int w, int k, int r, int s, int stride, int padH,
                         int padW, int groups) {
 
-    /** The system property naming the shapes file of the benchmark JVMs. */
+    /** The system property naming the shapes files of the benchmark JVMs, separated by {@link File#pathSeparator}. */
     public static final String PROPERTY = "simdconv.shapes";
 
     private static final String RESOURCE = "/conv-shapes.csv";
@@ -45,14 +50,39 @@ public record ConvShape(String name, int n, int c, int h, int w, int k, int r, i
                 .orElseThrow(() -> new IllegalArgumentException("no shape named '" + name + "' in the shapes file"));
     }
 
-    /** The shapes of the file named by {@value #PROPERTY}, else of the built-in {@code conv-shapes.csv}. */
+    /** The shapes of the files named by {@value #PROPERTY}, else of the built-in {@code conv-shapes.csv}. */
     public static List<ConvShape> all() {
-        String file = System.getProperty(PROPERTY);
+        String files = System.getProperty(PROPERTY);
         try {
-            return file != null ? read(Path.of(file)) : builtIn();
+            return files != null ? read(Arrays.stream(files.split(File.pathSeparator)).map(Path::of).toList())
+                    : builtIn();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** {@code files} joined as {@value #PROPERTY} expects them. */
+    public static String propertyValue(List<Path> files) {
+        return files.stream().map(f -> f.toAbsolutePath().toString()).collect(Collectors.joining(File.pathSeparator));
+    }
+
+    /**
+     * The shapes of several files, in order, each checked as {@link #read(Path)} checks it; a name
+     * that two files share is refused, naming both files, since results are matched by name.
+     */
+    public static List<ConvShape> read(List<Path> files) throws IOException {
+        List<ConvShape> shapes = new ArrayList<>();
+        Map<String, Path> seen = new HashMap<>();
+        for (Path file : files) {
+            for (ConvShape shape : read(file)) {
+                Path earlier = seen.putIfAbsent(shape.name(), file);
+                if (earlier != null) {
+                    throw new IllegalArgumentException(file + ": shape '" + shape.name() + "' is also in " + earlier);
+                }
+                shapes.add(shape);
+            }
+        }
+        return List.copyOf(shapes);
     }
 
     /** The built-in list, {@code conv-shapes.csv} on the class path. */

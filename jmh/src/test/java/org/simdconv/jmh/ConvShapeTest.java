@@ -7,8 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ConvShapeTest {
 
@@ -54,5 +57,29 @@ class ConvShapeTest {
         assertTrue(e.getMessage().startsWith("shapes.csv line 1: "), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> parse("# nothing\n"));
         assertTrue(e.getMessage().contains("no shapes"), e.getMessage());
+    }
+
+    @Test
+    void severalFilesAreReadInOrderAndShareNoName(@TempDir Path dir) throws IOException {
+        Path a = Files.writeString(dir.resolve("a.csv"), "x,1,4,8,8,4,3,3,1,0,1\ny,1,4,8,8,4,3,3,1,1,1\n");
+        Path b = Files.writeString(dir.resolve("b.csv"), "z,2,4,8,8,4,1,1,1,0,1\n");
+        List<ConvShape> shapes = ConvShape.read(List.of(a, b));
+        assertEquals(List.of("x", "y", "z"), shapes.stream().map(ConvShape::name).toList());
+        assertEquals(2, shapes.get(2).n());
+        Path again = Files.writeString(dir.resolve("c.csv"), "y,1,4,8,8,4,3,3,1,0,1\n");
+        var e = assertThrows(IllegalArgumentException.class, () -> ConvShape.read(List.of(a, again)));
+        assertEquals(again + ": shape 'y' is also in " + a, e.getMessage());
+        // the forked JVMs get the files as one property and read the same list back
+        String previous = System.getProperty(ConvShape.PROPERTY);
+        System.setProperty(ConvShape.PROPERTY, ConvShape.propertyValue(List.of(a, b)));
+        try {
+            assertEquals(shapes, ConvShape.all());
+        } finally {
+            if (previous == null) {
+                System.clearProperty(ConvShape.PROPERTY);
+            } else {
+                System.setProperty(ConvShape.PROPERTY, previous);
+            }
+        }
     }
 }

@@ -10,6 +10,7 @@ import org.simdconv.internal.nn.LayerKernels;
 import org.simdconv.internal.simd.blocked.BlockedDirectKernel;
 import org.simdconv.internal.simd.blocked.BlockedWeightGradientKernel;
 import org.simdconv.internal.simd.common.Reorder;
+import org.simdconv.internal.simd.dense.FullyConnectedKernel;
 import org.simdconv.internal.simd.depthwise.DepthwiseKernel;
 import org.simdconv.internal.simd.elementwise.Elementwise;
 import org.simdconv.internal.simd.firstlayer.FirstLayerKernel;
@@ -34,6 +35,7 @@ public final class SimdBackend extends Backend {
 
     private final KernelList convolution = new KernelList(name(), List.of(
             new DepthwiseKernel(),                        // groups = C = K
+            new FullyConnectedKernel(),                   // the kernel covers the input: a dense layer
             new PointwiseKernel(),                        // 1x1, stride 1, no padding, whole blocks
             BlockedDirectKernel.fourBlocksPerPixel(),     // fwd, bwd-data: blocks of channels, four per pixel
             BlockedDirectKernel.oneBlockPerPixel(),       // fwd, bwd-data: blocks of channels

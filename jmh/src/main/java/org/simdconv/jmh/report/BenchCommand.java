@@ -58,10 +58,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--shapes", paramLabel = "FILE",
+    @Option(names = "--shapes", paramLabel = "FILE", split = ",",
             description = "Shapes CSV, lines name,N,C,H,W,K,R,S,stride,pad,groups[,pad_h,pad_w] "
-                    + "(default: the built-in conv-shapes.csv, a copy of shared/conv-shapes.csv).")
-    Path shapesFile;
+                    + "(default: the built-in conv-shapes.csv, a copy of shared/conv-shapes.csv). Repeat it or "
+                    + "give a comma list for several files; names must be unique across them.")
+    List<Path> shapesFiles = new ArrayList<>();
 
     @Option(names = "--threads", paramLabel = "T,...",
             description = "Thread counts of the convolution's pool (default: 1 and the number of cores).")
@@ -102,7 +103,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException, RunnerException {
         // Check every input before running anything.
-        List<ConvShape> shapes = readShapes(shapesFile);
+        List<ConvShape> shapes = readShapes(shapesFiles);
         List<Pass> passList = Pass.parseList(passes);
         List<Integer> threadList = ThreadCounts.parse(threads,
                 ThreadCounts.oneAndAll(Runtime.getRuntime().availableProcessors()));
@@ -136,7 +137,7 @@ public final class BenchCommand implements Callable<Integer> {
         Collection<RunResult> results;
         try {
             peaks = JmhRuns.peaks(threadList, settings, lanes, progress);
-            results = JmhRuns.passes(shapes, shapesFile, passList, threadList, impls, settings, progress);
+            results = JmhRuns.passes(shapes, shapesFiles, passList, threadList, impls, settings, progress);
         } finally {
             progress.finish();
         }
@@ -178,6 +179,13 @@ public final class BenchCommand implements Callable<Integer> {
             out.println("(no results: every benchmark failed)");
         } else {
             out.print(report.table());
+            String summary = report.peerSummary();
+            if (!summary.isEmpty()) {
+                out.println();
+                out.println("Ratio to the peer, by pass:");
+                out.println();
+                out.print(summary);
+            }
             out.println();
             report.notes().forEach(out::println);
         }
@@ -198,12 +206,12 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static List<ConvShape> readShapes(Path file) throws IOException {
-        if (file == null) {
+    private static List<ConvShape> readShapes(List<Path> files) throws IOException {
+        if (files.isEmpty()) {
             return ConvShape.builtIn();
         }
         try {
-            return ConvShape.read(file);
+            return ConvShape.read(files);
         } catch (IOException e) {
             throw new IllegalArgumentException("--shapes: " + ErrorHandler.describe(e), e);
         } catch (IllegalArgumentException e) {

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -81,6 +82,51 @@ public final class BenchReport {
             }
             table.addRow(cells);
         }
+        return table.render();
+    }
+
+    /**
+     * With a peer, one row per (pass, threads) that has matched rows: how many, the geometric mean of
+     * our ratio to the peer, the worst row and its ratio, and how many rows are below 0.6x; without a
+     * peer, or with nothing matched, an empty string. The geometric mean, because ratios multiply: a
+     * layer at 2x and one at 0.5x average to 1x.
+     */
+    public String peerSummary() {
+        record Key(Pass pass, int threads) {
+        }
+        Map<Key, List<BenchRow>> matched = new TreeMap<>(Comparator.comparing(Key::pass)
+                .thenComparingInt(Key::threads));
+        for (BenchRow row : rows) {
+            if (Double.isFinite(peer.ratio(row))) {
+                matched.computeIfAbsent(new Key(row.pass(), row.threads()), k -> new ArrayList<>()).add(row);
+            }
+        }
+        if (matched.isEmpty()) {
+            return "";
+        }
+        MarkdownTable table = new MarkdownTable(
+                List.of("pass", "threads", "rows", "geomean ratio", "worst row", "worst ratio", "rows below 0.60x"),
+                List.of(MarkdownTable.Align.LEFT, MarkdownTable.Align.RIGHT, MarkdownTable.Align.RIGHT,
+                        MarkdownTable.Align.RIGHT, MarkdownTable.Align.LEFT, MarkdownTable.Align.RIGHT,
+                        MarkdownTable.Align.RIGHT));
+        matched.forEach((key, list) -> {
+            double logSum = 0;
+            BenchRow worst = list.get(0);
+            int below = 0;
+            for (BenchRow row : list) {
+                double ratio = peer.ratio(row);
+                logSum += Math.log(ratio);
+                if (ratio < peer.ratio(worst)) {
+                    worst = row;
+                }
+                if (ratio < 0.6) {
+                    below++;
+                }
+            }
+            table.addRow(List.of(key.pass().id(), Integer.toString(key.threads()), Integer.toString(list.size()),
+                    Formats.ratio(Math.exp(logSum / list.size())), worst.shape(), Formats.ratio(peer.ratio(worst)),
+                    Integer.toString(below)));
+        });
         return table.render();
     }
 

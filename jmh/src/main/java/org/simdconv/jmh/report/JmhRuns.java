@@ -63,15 +63,15 @@ final class JmhRuns {
     /**
      * Every (shape, pass, impl, threads) of {@link ConvPassBenchmark}, every call timed
      * ({@code Mode.SampleTime}: the report takes the median, as oneDNN's harness does), in milliseconds per
-     * pass. {@code shapesFile} (or null for the built-in list) is handed to the forked JVMs.
+     * pass. {@code shapesFiles} (or none for the built-in list) are handed to the forked JVMs.
      */
-    static Collection<RunResult> passes(List<ConvShape> shapes, Path shapesFile, List<Pass> passes,
+    static Collection<RunResult> passes(List<ConvShape> shapes, List<Path> shapesFiles, List<Pass> passes,
                                         List<Integer> threads, List<String> impls, RunSettings settings,
                                         ProgressOutput progress) throws RunnerException {
         progress.labelWith(JmhRuns::passLabel);
         List<String> jvmArgs = new ArrayList<>(List.of(VECTOR_MODULE, "-Xmx4g"));
-        if (shapesFile != null) {
-            jvmArgs.add("-D" + ConvShape.PROPERTY + "=" + shapesFile.toAbsolutePath());
+        if (!shapesFiles.isEmpty()) {
+            jvmArgs.add("-D" + ConvShape.PROPERTY + "=" + ConvShape.propertyValue(shapesFiles));
         }
         ChainedOptionsBuilder options = new OptionsBuilder()
                 .include(exactly(ConvPassBenchmark.class, "run"))

@@ -89,6 +89,29 @@ class BenchReportTest {
     }
 
     @Test
+    void peerSummaryGivesEachPassItsGeomeanAndWorstRow() {
+        PeerResults peer = PeerResults.parse(Map.of("p.csv", List.of(
+                "shape,threads,pass,ms,gflops,impl,src_fmt,wei_fmt,dst_fmt",
+                "a,2,fwd,1,100,jit,x,x,x", "b,2,fwd,1,100,jit,x,x,x", "c,2,fwd,1,100,jit,x,x,x",
+                "a,2,bwd_data,1,100,jit,x,x,x")));
+        long flops = 100_000_000L;   // 0.1 GFLOP: 1 ms is 100 GFLOP/s, the peer's speed
+        List<BenchRow> rows = List.of(
+                new BenchRow("a", Pass.FWD, 2, "simd", 0.5, flops, "k"),        // 2x
+                new BenchRow("b", Pass.FWD, 2, "simd", 2.0, flops, "k"),        // 0.5x
+                new BenchRow("c", Pass.FWD, 2, "simd", 4.0, flops, "k"),        // 0.25x
+                new BenchRow("a", Pass.BWD_DATA, 2, "simd", 1.0, flops, "k"),   // 1x
+                new BenchRow("d", Pass.FWD, 2, "simd", 9.0, flops, "k"));       // no peer row: left out
+        List<String> lines = new BenchReport(rows, peaks(), peer).peerSummary().lines().toList();
+        assertEquals(List.of("pass", "threads", "rows", "geomean ratio", "worst row", "worst ratio",
+                "rows below 0.60x"), cells(lines.get(0)));
+        // (2 * 0.5 * 0.25)^(1/3) = 0.63
+        assertEquals(List.of("fwd", "2", "3", "0.63x", "c", "0.25x", "2"), cells(lines.get(2)));
+        assertEquals(List.of("bwd_data", "2", "1", "1.00x", "a", "1.00x", "0"), cells(lines.get(3)));
+        assertEquals(4, lines.size());
+        assertEquals("", new BenchReport(rows, peaks(), PeerResults.none()).peerSummary());
+    }
+
+    @Test
     void svgIsWellFormedWithABarPerRow() throws Exception {
         Document svg = parse(new BenchReport(rows(), peaks(), PeerResultsTest.both()).svg());
         Element root = svg.getDocumentElement();

@@ -54,12 +54,31 @@ public final class DenseProducts {
 
     /** {@code y = x w^T + b}; {@code b} may be null. */
     public static void forward(Tensor x, Tensor w, Tensor b, Tensor y, Workspace workspace, Parallelism par) {
-        int outputs = w.dim(0);
+        forward(x.segment(), x.byteOffset(), w.segment(), w.byteOffset(), b == null ? null : b.segment(),
+                b == null ? 0 : b.byteOffset(), y.segment(), y.byteOffset(), x.dim(0), x.dim(1), w.dim(0), workspace,
+                par);
+    }
+
+    /**
+     * {@link #forward(Tensor, Tensor, Tensor, Tensor, Workspace, Parallelism)} on dense row-major
+     * matrices given by their memory: {@code x} items x inputs at byte {@code xAt}, {@code w}
+     * outputs x inputs, {@code y} items x outputs, {@code b} (may be null) outputs.
+     */
+    public static void forward(MemorySegment x, long xAt, MemorySegment w, long wAt, MemorySegment b, long bAt,
+                               MemorySegment y, long yAt, int items, int inputs, int outputs, Workspace workspace,
+                               Parallelism par) {
         try (Workspace.Lease lease = workspace.lease().workers(par.threads()); Forward task = FORWARD.take()) {
             task.x = x;
+            task.xAt = xAt;
             task.w = w;
+            task.wAt = wAt;
             task.b = b;
+            task.bAt = bAt;
             task.y = y;
+            task.yAt = yAt;
+            task.items = items;
+            task.inputs = inputs;
+            task.outputs = outputs;
             task.lease = lease;
             par.forEach(Math.ceilDiv(outputs, TASK_OUTPUTS), task);
         }
@@ -67,52 +86,65 @@ public final class DenseProducts {
 
     /** {@code dx = dy w}. */
     public static void backwardData(Tensor dy, Tensor w, Tensor dx, Workspace workspace, Parallelism par) {
-        int items = dy.dim(0), outputs = dy.dim(1), inputs = w.dim(1);
+        backwardData(dy.segment(), dy.byteOffset(), w.segment(), w.byteOffset(), dx.segment(), dx.byteOffset(),
+                dy.dim(0), w.dim(1), dy.dim(1), workspace, par);
+    }
+
+    /** {@link #backwardData(Tensor, Tensor, Tensor, Workspace, Parallelism)} on matrices given by their memory. */
+    public static void backwardData(MemorySegment dy, long dyAt, MemorySegment w, long wAt, MemorySegment dx,
+                                    long dxAt, int items, int inputs, int outputs, Workspace workspace,
+                                    Parallelism par) {
         try (Workspace.Lease lease = workspace.lease().workers(par.threads())) {
             float[] panels = lease.floats(PANELS, 0, Math.ceilDiv(items, ROWS) * ROWS * outputs);
-            pack(dy, false, panels);
+            pack(dy, dyAt, items, outputs, false, panels);
             long row = (long) inputs * Float.BYTES;
-            product(panels, items, outputs, w.segment(), w.byteOffset(), row, inputs, dx.segment(), dx.byteOffset(),
-                    row, lease, par);
+            product(panels, items, outputs, w, wAt, row, inputs, dx, dxAt, row, lease, par);
         }
     }
 
     /** {@code dw = dy^T x} and {@code db[o] = sum_n dy[n][o]} (when {@code db} is not null). */
     public static void backwardWeights(Tensor x, Tensor dy, Tensor dw, Tensor db, Workspace workspace,
                                        Parallelism par) {
-        int items = x.dim(0), inputs = x.dim(1), outputs = dy.dim(1);
+        backwardWeights(x.segment(), x.byteOffset(), dy.segment(), dy.byteOffset(), dw.segment(), dw.byteOffset(),
+                db == null ? null : db.segment(), db == null ? 0 : db.byteOffset(), x.dim(0), x.dim(1), dy.dim(1),
+                workspace, par);
+    }
+
+    /** {@link #backwardWeights(Tensor, Tensor, Tensor, Tensor, Workspace, Parallelism)} on matrices given by their memory. */
+    public static void backwardWeights(MemorySegment x, long xAt, MemorySegment dy, long dyAt, MemorySegment dw,
+                                       long dwAt, MemorySegment db, long dbAt, int items, int inputs, int outputs,
+                                       Workspace workspace, Parallelism par) {
         try (Workspace.Lease lease = workspace.lease().workers(par.threads())) {
             float[] panels = lease.floats(PANELS, 0, Math.ceilDiv(outputs, ROWS) * ROWS * items);
-            pack(dy, true, panels);
+            pack(dy, dyAt, items, outputs, true, panels);
             long row = (long) inputs * Float.BYTES;
-            product(panels, outputs, items, x.segment(), x.byteOffset(), row, inputs, dw.segment(), dw.byteOffset(),
-                    row, lease, par);
+            product(panels, outputs, items, x, xAt, row, inputs, dw, dwAt, row, lease, par);
         }
         if (db != null) {
             for (int o = 0; o < outputs; o++) {
                 double sum = 0;
                 for (int n = 0; n < items; n++) {
-                    sum += dy.segment().get(Tensor.FLOAT, dy.byteOffset() + ((long) n * outputs + o) * Float.BYTES);
+                    sum += dy.get(Tensor.FLOAT, dyAt + ((long) n * outputs + o) * Float.BYTES);
                 }
-                db.segment().set(Tensor.FLOAT, db.byteOffset() + (long) o * Float.BYTES, (float) sum);
+                db.set(Tensor.FLOAT, dbAt + (long) o * Float.BYTES, (float) sum);
             }
         }
     }
 
     /**
-     * Packs {@code m} (or its transpose) as the A operand of {@link GemmTiles}: row {@code r} of
-     * panel {@code p}, step {@code j}, at {@code panels[(p * depth + j) * 8 + r]}; rows past the
-     * matrix are zeros.
+     * Packs the {@code rows x cols} row-major matrix at byte {@code at} of {@code m} (or its
+     * transpose) as the A operand of {@link GemmTiles}: row {@code r} of panel {@code p}, step
+     * {@code j}, at {@code panels[(p * depth + j) * 8 + r]}; rows past the matrix are zeros.
      */
-    private static void pack(Tensor m, boolean transposed, float[] panels) {
-        int rows = m.dim(transposed ? 1 : 0), depth = m.dim(transposed ? 0 : 1);
-        int padded = Math.ceilDiv(rows, ROWS) * ROWS;
+    private static void pack(MemorySegment m, long at, int rows, int cols, boolean transposed, float[] panels) {
+        int packedRows = transposed ? cols : rows, depth = transposed ? rows : cols;
+        int padded = Math.ceilDiv(packedRows, ROWS) * ROWS;
         Arrays.fill(panels, 0, padded * depth, 0f);
-        for (int r = 0; r < rows; r++) {
-            int at = r / ROWS * ROWS * depth + r % ROWS;
+        for (int r = 0; r < packedRows; r++) {
+            int first = r / ROWS * ROWS * depth + r % ROWS;
             for (int j = 0; j < depth; j++) {
-                long element = transposed ? (long) j * rows + r : (long) r * depth + j;
-                panels[at + j * ROWS] = m.segment().get(Tensor.FLOAT, m.byteOffset() + element * Float.BYTES);
+                long element = transposed ? (long) j * packedRows + r : (long) r * depth + j;
+                panels[first + j * ROWS] = m.get(Tensor.FLOAT, at + element * Float.BYTES);
             }
         }
     }
@@ -149,15 +181,21 @@ public final class DenseProducts {
      * accumulators between blocks.
      */
     private static final class Forward extends CallTask {
-        Tensor x;
-        Tensor w;
-        Tensor b;
-        Tensor y;
+        MemorySegment x;
+        long xAt;
+        MemorySegment w;
+        long wAt;
+        MemorySegment b;
+        long bAt;
+        MemorySegment y;
+        long yAt;
+        int items;
+        int inputs;
+        int outputs;
         Workspace.Lease lease;
 
         @Override
         public void run(int task, int worker) {
-            int items = x.dim(0), inputs = x.dim(1), outputs = w.dim(0);
             int o0 = task * TASK_OUTPUTS, oCount = Math.min(TASK_OUTPUTS, outputs - o0);
             int oGroups = Math.ceilDiv(oCount, DotTiles.ROWS), nGroups = Math.ceilDiv(items, DotTiles.ROWS);
             int tile = DotTiles.ROWS * DotTiles.ROWS * LANES;
@@ -174,8 +212,8 @@ public final class DenseProducts {
                     int n0 = g * DotTiles.ROWS, nRows = Math.min(DotTiles.ROWS, items - n0);
                     for (int og = 0; og < oGroups; og++) {
                         int first = o0 + og * DotTiles.ROWS, oRows = Math.min(DotTiles.ROWS, outputs - first);
-                        DotTiles.fourByFour(x.segment(), x.byteOffset() + n0 * row + k, row, nRows, w.segment(),
-                                w.byteOffset() + first * row + k, row, oRows, count, acc, (g * oGroups + og) * tile);
+                        DotTiles.fourByFour(x, xAt + n0 * row + k, row, nRows, w, wAt + first * row + k, row, oRows,
+                                count, acc, (g * oGroups + og) * tile);
                     }
                 }
             }
@@ -184,15 +222,13 @@ public final class DenseProducts {
                 int n0 = g * DotTiles.ROWS, nRows = Math.min(DotTiles.ROWS, items - n0);
                 for (int og = 0; og < oGroups; og++) {
                     int first = o0 + og * DotTiles.ROWS, oRows = Math.min(DotTiles.ROWS, outputs - first);
-                    DotTiles.finish(acc, (g * oGroups + og) * tile, x.segment(), x.byteOffset() + n0 * row, row,
-                            nRows, w.segment(), w.byteOffset() + first * row, row, oRows, tailAt, inputs % LANES,
-                            sums);
+                    DotTiles.finish(acc, (g * oGroups + og) * tile, x, xAt + n0 * row, row, nRows, w,
+                            wAt + first * row, row, oRows, tailAt, inputs % LANES, sums);
                     for (int r = 0; r < nRows; r++) {
                         for (int c = 0; c < oRows; c++) {
-                            float bias = b == null ? 0f : b.segment().get(Tensor.FLOAT,
-                                    b.byteOffset() + (long) (first + c) * Float.BYTES);
-                            y.segment().set(Tensor.FLOAT, y.byteOffset() + ((long) (n0 + r) * outputs + first + c)
-                                    * Float.BYTES, bias + sums[r * DotTiles.ROWS + c]);
+                            float bias = b == null ? 0f : b.get(Tensor.FLOAT, bAt + (long) (first + c) * Float.BYTES);
+                            y.set(Tensor.FLOAT, yAt + ((long) (n0 + r) * outputs + first + c) * Float.BYTES,
+                                    bias + sums[r * DotTiles.ROWS + c]);
                         }
                     }
                 }
