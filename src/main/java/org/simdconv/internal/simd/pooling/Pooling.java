@@ -48,6 +48,8 @@ public final class Pooling {
 
     /** Worker slot of a plain input plane copied to the heap. */
     private static final int PLANE = 0;
+    /** A row's last, partial vector of maxima and of their indices (the indices' bits as floats). */
+    private static final int TAIL = 1;
 
     private static final CallTask.Pool<Planes> TASKS = new CallTask.Pool<>(Planes::new);
 
@@ -299,11 +301,28 @@ public final class Pooling {
                         taken = taken.blend(-1, best.compare(VectorOperators.GT, 0f).not().cast(INDICES));
                         best = best.max(0f);
                     }
-                    VectorMask<Float> inside = SPECIES.indexInRange(ow0, outW);
-                    best.intoMemorySegment(to, toAt + (row + ow0) * Float.BYTES, ORDER, inside);
-                    taken.intoMemorySegment(argmax, (row + ow0) * Integer.BYTES, ORDER, inside.cast(INDICES));
+                    if (ow0 + LANES <= outW) {
+                        best.intoMemorySegment(to, toAt + (row + ow0) * Float.BYTES, ORDER);
+                        taken.intoMemorySegment(argmax, (row + ow0) * Integer.BYTES, ORDER);
+                    } else {
+                        storeTail(best, taken, row + ow0, outW - ow0, memory);
+                    }
                 }
             }
+        }
+
+        /**
+         * The first {@code count} lanes of a row's last vector of maxima and of their indices, to
+         * output element {@code at}: through an array and bulk copies rather than masked stores
+         * into the segments, which C2 compiled into a boxed vector (128 bytes a step) in some runs.
+         * The indices travel as float bits, which a vector store and a bulk copy keep unchanged.
+         */
+        private void storeTail(FloatVector best, IntVector taken, long at, int count, Workspace.Worker memory) {
+            float[] tail = memory.floats(TAIL, 2 * LANES);
+            best.intoArray(tail, 0);
+            taken.reinterpretAsFloats().intoArray(tail, LANES);
+            MemorySegment.copy(tail, 0, to, Tensor.FLOAT, toAt + at * Float.BYTES, count);
+            MemorySegment.copy(tail, LANES, argmax, Tensor.FLOAT, at * Integer.BYTES, count);
         }
 
         /**
