@@ -48,8 +48,13 @@ public final class Pooling {
 
     /** Worker slot of a plain input plane copied to the heap. */
     private static final int PLANE = 0;
-    /** A row's last, partial vector of maxima and of their indices (the indices' bits as floats). */
-    private static final int TAIL = 1;
+    /**
+     * Worker slot of an output row of maxima, then of their indices (as float bits), each padded
+     * to whole vectors: the row goes out in two bulk copies, so no vector leaves the loop through
+     * a masked store or a method call. Either made C2 box the loop's vectors in some runs (128
+     * bytes to 250 KB a training step, found by CI).
+     */
+    private static final int ROW = 1;
 
     private static final CallTask.Pool<Planes> TASKS = new CallTask.Pool<>(Planes::new);
 
@@ -278,6 +283,8 @@ public final class Pooling {
             float[] plane = planeOf(inAt, memory);
             int[] map = Vectors.strideMap(sw);
             IntVector columns = IntVector.fromArray(INDICES, map, 0);
+            int span = Math.ceilDiv(outW, LANES) * LANES;
+            float[] results = memory.floats(ROW, 2 * span);
             for (int oh = 0; oh < p.outH(); oh++) {
                 long row = outAt + (long) oh * outW;
                 for (int ow0 = 0; ow0 < outW; ow0 += LANES) {
@@ -301,28 +308,12 @@ public final class Pooling {
                         taken = taken.blend(-1, best.compare(VectorOperators.GT, 0f).not().cast(INDICES));
                         best = best.max(0f);
                     }
-                    if (ow0 + LANES <= outW) {
-                        best.intoMemorySegment(to, toAt + (row + ow0) * Float.BYTES, ORDER);
-                        taken.intoMemorySegment(argmax, (row + ow0) * Integer.BYTES, ORDER);
-                    } else {
-                        storeTail(best, taken, row + ow0, outW - ow0, memory);
-                    }
+                    best.intoArray(results, ow0);
+                    taken.reinterpretAsFloats().intoArray(results, span + ow0);
                 }
+                MemorySegment.copy(results, 0, to, Tensor.FLOAT, toAt + row * Float.BYTES, outW);
+                MemorySegment.copy(results, span, argmax, Tensor.FLOAT, row * Integer.BYTES, outW);
             }
-        }
-
-        /**
-         * The first {@code count} lanes of a row's last vector of maxima and of their indices, to
-         * output element {@code at}: through an array and bulk copies rather than masked stores
-         * into the segments, which C2 compiled into a boxed vector (128 bytes a step) in some runs.
-         * The indices travel as float bits, which a vector store and a bulk copy keep unchanged.
-         */
-        private void storeTail(FloatVector best, IntVector taken, long at, int count, Workspace.Worker memory) {
-            float[] tail = memory.floats(TAIL, 2 * LANES);
-            best.intoArray(tail, 0);
-            taken.reinterpretAsFloats().intoArray(tail, LANES);
-            MemorySegment.copy(tail, 0, to, Tensor.FLOAT, toAt + at * Float.BYTES, count);
-            MemorySegment.copy(tail, LANES, argmax, Tensor.FLOAT, at * Integer.BYTES, count);
         }
 
         /**
