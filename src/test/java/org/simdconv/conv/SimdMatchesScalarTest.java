@@ -121,6 +121,26 @@ class SimdMatchesScalarTest {
         return runs(sixFilterCases());
     }
 
+    /**
+     * The two ways the 1x1 weight gradient shares its work, at two and three threads, in both
+     * layouts: a small plane with many channels (the threads split the filters and write their
+     * rows of the gradient themselves) and a large plane with few (each thread sums its items into
+     * a partial, and the partials are reduced).
+     */
+    static List<Run> pointwiseSplitRuns() {
+        List<ConvCase> cases = List.of(
+                new ConvCase(new int[] {4, 8 * ConvCase.LANES, 3, 3}, new int[] {8 * ConvCase.LANES, 8 * ConvCase.LANES, 1, 1}, Conv2dOptions.defaults()),
+                new ConvCase(new int[] {4, ConvCase.LANES, 24, 24}, new int[] {2 * ConvCase.LANES, ConvCase.LANES, 1, 1}, Conv2dOptions.defaults()));
+        List<Run> runs = new ArrayList<>();
+        for (ConvCase c : cases) {
+            for (int threads = 2; threads <= 3; threads++) {
+                runs.add(new Run(c, threads, true));
+                runs.add(new Run(c, threads, false));
+            }
+        }
+        return runs;
+    }
+
     private static Parallelism parallelism(int threads) {
         return switch (threads) {
             case 1 -> Parallelism.serial();
@@ -328,7 +348,8 @@ class SimdMatchesScalarTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource({"integerCases", "depthwiseRuns", "firstLayerRuns", "longRowRuns", "sixFilterRuns", "realLayers"})
+    @MethodSource({"integerCases", "depthwiseRuns", "firstLayerRuns", "longRowRuns", "sixFilterRuns", "pointwiseSplitRuns",
+            "realLayers"})
     void everyPassIsExactOnSmallIntegers(Run run) {
         Conv2dGeometry g = run.problem().geometry();
         Conv2d scalar = Conv2d.create(run.problem().options()).withImplementation(Implementation.SCALAR);

@@ -455,18 +455,21 @@ public final class PointwiseKernel implements ConvKernel {
                                     boolean accumulate, Workspace workspace, Parallelism par) {
             int c = g.c(), k = g.k(), pixels = g.h() * g.w();
             int quads = k / BLOCKS;
-            int chunks = Math.min(par.threads(), g.n());
+            int chunks = itemChunks(g, par.threads());
             try (Workspace.Lease lease = workspace.lease().workers(par.threads()); WeightGradient task = tasks.take()) {
                 task.use(chunks);
                 for (int i = 0; i < chunks; i++) {
                     task.partials[i] = lease.floats(PARTIAL, i, k * c + FALSE_SHARING_PAD);
-                    Arrays.fill(task.partials[i], 0, k * c, 0f);
                     task.biasPartials[i] = lease.floats(BIAS_PARTIAL, i, k + FALSE_SHARING_PAD);
-                    Arrays.fill(task.biasPartials[i], 0, k, 0f);
+                    if (chunks > 1) {
+                        Arrays.fill(task.partials[i], 0, k * c, 0f);
+                        Arrays.fill(task.biasPartials[i], 0, k, 0f);
+                    }
                 }
                 task.g = g;
                 task.chunks = chunks;
-                task.splits = WorkSplit.channelSplits(g.n(), quads, par.threads());
+                task.splits = chunks == 1 ? Math.min(quads, par.threads())
+                        : WorkSplit.channelSplits(g.n(), quads, par.threads());
                 task.quads = quads;
                 task.c = c;
                 task.k = k;
@@ -476,11 +479,32 @@ public final class PointwiseKernel implements ConvKernel {
                 task.gradOutput = gradOutput.segment();
                 task.gradOutputOffset = gradOutput.byteOffset();
                 task.withBias = gradBias != null;
+                task.gradWeight = gradWeight;
+                task.gradBias = gradBias;
+                task.accumulate = accumulate;
                 task.lease = lease;
                 par.forEach(chunks * task.splits, task);
-                reduce(task.partials, task.biasPartials, chunks, k, c, gradWeight, gradBias, accumulate,
-                        lease.floats(SUM, 0, k * c));
+                if (chunks > 1) {
+                    reduce(task.partials, task.biasPartials, chunks, k, c, gradWeight, gradBias, accumulate,
+                            lease.floats(SUM, 0, k * c));
+                }
             }
+        }
+
+        /**
+         * Chunks of batch items, each summed into a partial gradient of its own: one per thread,
+         * or a single one when the threads' partials ({@code K x C} floats each, zeroed, added to
+         * by the tiles and reduced) would move more memory than every thread reading the whole
+         * input does. With one chunk the threads split the filters instead, and each writes its
+         * rows of the gradient itself: small planes with many channels (MobileNet's 1024 x 1024 at
+         * 7x7 moved 12 MB of partials, single-threaded in part, for an input of 1.6 MB), and every
+         * call on one thread.
+         */
+        private static int itemChunks(ConvProblem g, int threads) {
+            long partials = 3L * threads * g.k() * g.c();
+            long rereads = (long) (threads - 1) * g.n() * g.c() * g.h() * g.w();
+            boolean filtersFeedThreads = g.k() / BLOCKS >= threads;
+            return threads == 1 || filtersFeedThreads && partials > rereads ? 1 : Math.min(threads, g.n());
         }
     }
 
@@ -498,6 +522,9 @@ public final class PointwiseKernel implements ConvKernel {
         MemorySegment gradOutput;
         long gradOutputOffset;
         boolean withBias;
+        Tensor gradWeight;
+        Tensor gradBias;
+        boolean accumulate;
         float[][] partials = new float[0][];
         float[][] biasPartials = new float[0][];
         Workspace.Lease lease;
@@ -517,6 +544,9 @@ public final class PointwiseKernel implements ConvKernel {
             int k0 = BLOCKS * WorkSplit.start(quads, splits, task % splits);
             int k1 = BLOCKS * WorkSplit.start(quads, splits, task % splits + 1);
             float[] dz = lease.worker(worker).floats(STAGED, k * GRADIENT_CHUNK);
+            if (chunks == 1) {
+                startRows(k0, k1);
+            }
             for (int n = n0; n < n1; n++) {
                 for (int p0 = 0; p0 < pixels; p0 += GRADIENT_CHUNK) {
                     int count = Math.min(GRADIENT_CHUNK, pixels - p0);
@@ -530,6 +560,36 @@ public final class PointwiseKernel implements ConvKernel {
                     }
                 }
             }
+            if (chunks == 1) {
+                writeRows(k0, k1);
+            }
+        }
+
+        /** With one chunk: the sums of filters {@code [k0, k1)} start from zero, or from the old gradient when accumulating. */
+        private void startRows(int k0, int k1) {
+            float[] partial = partials[0], biasPartial = biasPartials[0];
+            if (accumulate) {
+                MemorySegment.copy(gradWeight.segment(), Tensor.FLOAT,
+                        gradWeight.byteOffset() + (long) k0 * c * Float.BYTES, partial, k0 * c, (k1 - k0) * c);
+            } else {
+                Arrays.fill(partial, k0 * c, k1 * c, 0f);
+            }
+            if (withBias && accumulate) {
+                MemorySegment.copy(gradBias.segment(), Tensor.FLOAT,
+                        gradBias.byteOffset() + (long) k0 * Float.BYTES, biasPartial, k0, k1 - k0);
+            } else {
+                Arrays.fill(biasPartial, k0, k1, 0f);
+            }
+        }
+
+        /** With one chunk: the finished rows of filters {@code [k0, k1)} go to the gradients (OIHW of a 1x1 kernel is {@code [k][c]}). */
+        private void writeRows(int k0, int k1) {
+            MemorySegment.copy(partials[0], k0 * c, gradWeight.segment(), Tensor.FLOAT,
+                    gradWeight.byteOffset() + (long) k0 * c * Float.BYTES, (k1 - k0) * c);
+            if (withBias) {
+                MemorySegment.copy(biasPartials[0], k0, gradBias.segment(), Tensor.FLOAT,
+                        gradBias.byteOffset() + (long) k0 * Float.BYTES, k1 - k0);
+            }
         }
 
         @Override
@@ -537,6 +597,8 @@ public final class PointwiseKernel implements ConvKernel {
             g = null;
             input = null;
             gradOutput = null;
+            gradWeight = null;
+            gradBias = null;
             Arrays.fill(partials, null);
             Arrays.fill(biasPartials, null);
             lease = null;
