@@ -162,9 +162,7 @@ public final class PointwiseKernel implements ConvKernel {
 
     /**
      * Backward-data: the product with the transposed weights (the 180-degree rotation of a 1x1
-     * kernel is the identity). On blocked tensors the OIHW weights are already in the order the
-     * tile loads them: the weights of input block {@code cb} for filter {@code k} are the
-     * {@code lanes} floats at {@code k*C + cb*lanes}.
+     * kernel is the identity), packed for each layout ({@link #blockedBackwardWeights}, {@link #nchwWeights}).
      */
     private final class BackwardData extends Products implements BackwardDataPrimitive<Packed> {
         BackwardData(ConvProblem g) {
@@ -174,7 +172,7 @@ public final class PointwiseKernel implements ConvKernel {
         @Override
         public Packed pack(float[] oihw, Packed previous) {
             Packed p = previous != null ? previous : new Packed(new float[oihw.length], new float[oihw.length]);
-            System.arraycopy(oihw, 0, p.blocked(), 0, oihw.length);
+            blockedBackwardWeights(oihw, g.k(), g.c(), p.blocked());
             nchwWeights(oihw, g.k(), g.c(), true, p.nchw());
             return p;
         }
@@ -186,8 +184,8 @@ public final class PointwiseKernel implements ConvKernel {
                 float[] zeros = lease.floats(START, 0, g.c());
                 Arrays.fill(zeros, 0, g.c(), 0f);
                 if (blocked(gradOutput)) {
-                    products(this, g.k(), g.c(), gradOutput, gradInput, weights.blocked(), LANES, g.c(), zeros,
-                            accumulate, lease, par);
+                    products(this, g.k(), g.c(), gradOutput, gradInput, weights.blocked(), g.k() * LANES, LANES,
+                            zeros, accumulate, lease, par);
                 } else {
                     products(this, g.k(), g.c(), gradOutput, gradInput, weights.nchw(), zeros, accumulate, lease, par);
                 }
@@ -218,6 +216,21 @@ public final class PointwiseKernel implements ConvKernel {
         for (int kb = 0; kb < k / LANES; kb++) {
             for (int j = 0; j < c; j++) {
                 FloatVector.fromArray(SPECIES, oihw, kb * LANES * c + j, rows, 0).intoArray(w, (kb * c + j) * LANES);
+            }
+        }
+    }
+
+    /**
+     * The transposed weights as the blocked tile loads them for backward-data: the {@code lanes}
+     * input channels of block {@code cb} for filter {@code f} at {@code (cb*K + f)*lanes}, a copy of
+     * the OIHW row's slice. Read in place (filter {@code f}'s slice {@code C} floats after filter
+     * {@code f-1}'s), each step of the tile jumped a page, and the prefetchers, which stop at page
+     * boundaries, left every load to miss.
+     */
+    private static void blockedBackwardWeights(float[] oihw, int k, int c, float[] w) {
+        for (int cb = 0; cb < c / LANES; cb++) {
+            for (int f = 0; f < k; f++) {
+                System.arraycopy(oihw, f * c + cb * LANES, w, (cb * k + f) * LANES, LANES);
             }
         }
     }
